@@ -1,0 +1,50 @@
+// hyena/detail/checks.hpp: argument validation that throws with the names and
+// sizes involved, and overflow-checked size arithmetic.
+#pragma once
+
+#include <limits>
+#include <sstream>
+#include <stdexcept>
+#include <string>
+#include <utility>
+
+#include "../config.hpp"
+
+namespace hyena::detail {
+
+template <class... Parts>
+std::string concat(Parts&&... parts) {
+  std::ostringstream os;
+  (os << ... << std::forward<Parts>(parts));
+  return os.str();
+}
+
+template <class... Parts>
+[[noreturn]] void throw_invalid(Parts&&... parts) {
+  throw std::invalid_argument(concat(std::forward<Parts>(parts)...));
+}
+
+/// a * b, or std::length_error naming `what` when it does not fit in index_t.
+inline index_t checked_mul(index_t a, index_t b, const char* what) {
+  if (a != 0 && b > std::numeric_limits<index_t>::max() / a)
+    throw std::length_error(concat("hyena: ", what, " overflows: ", a, " * ", b));
+  return a * b;
+}
+
+inline index_t checked_mul(index_t a, index_t b, index_t c, const char* what) {
+  return checked_mul(checked_mul(a, b, what), c, what);
+}
+
+inline void require_positive(index_t value, const char* function, const char* name) {
+  if (value == 0) throw_invalid("hyena::", function, ": ", name, " must be >= 1, got 0");
+}
+
+/// Throws unless `actual == expected`; `shape` spells the expected size, e.g. "batch*channels*length = 2*3*5".
+inline void require_size(index_t actual, index_t expected, const char* function, const char* name,
+                         const std::string& shape) {
+  if (actual != expected)
+    throw_invalid("hyena::", function, ": ", name, " has ", actual, " elements, expected ", shape,
+                  " = ", expected);
+}
+
+}  // namespace hyena::detail

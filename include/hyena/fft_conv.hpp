@@ -1,0 +1,192 @@
+// hyena/fft_conv.hpp: the causal long convolution, computed with FFTs in O(L log L).
+//
+//   y[b,c,t] = sum_{s=0..t} k[c,s] * u[b,c,t-s] + D[c] * u[b,c,t]
+//
+// on channel-major [batch][channels][length] signals (see shape.hpp).
+#pragma once
+
+#include <algorithm>
+#include <complex>
+#include <memory>
+#include <string>
+#include <type_traits>
+#include <vector>
+
+#include "config.hpp"
+#include "detail/checks.hpp"
+#include "detail/type_traits.hpp"
+#include "fft_plan.hpp"
+#include "fft_size.hpp"
+#include "shape.hpp"
+#include "span.hpp"
+
+namespace hyena {
+
+/// A bank of causal filters k[channels][length] (plus optional skips
+/// D[channels]) prepared for FFT convolution of signals of `length` samples.
+///
+/// Construction transforms each filter once, zero-padded to the fast FFT size
+/// n >= 2*length - 1 (so the convolution is linear, never circular), and folds
+/// the single 1/n normalisation into the stored spectrum. O(C n log n) time,
+/// C*(n/2+1) complex numbers of memory. Immutable and safe to share across
+/// threads; the FFT plan is the process-wide shared one.
+template <class T>
+class fft_filter {
+  static_assert(detail::is_real_v<T>, "hyena::fft_filter<T> needs T = float or double");
+
+ public:
+  using complex_type = std::complex<T>;
+
+  /// k: [channels][length] taps; skip: [channels] or empty (no skip term).
+  /// Throws std::invalid_argument on zero sizes or spans of the wrong size.
+  fft_filter(index_t channels, index_t length, detail::type_identity_t<span<const T>> k,
+             detail::type_identity_t<span<const T>> skip = {},
+             fft_planning planning = fft_planning::estimate)
+      : channels_(channels), length_(length) {
+    detail::require_positive(channels, "fft_filter", "channels");
+    detail::require_positive(length, "fft_filter", "length");
+    detail::require_size(k.size(), detail::checked_mul(channels, length, "channels*length"),
+                         "fft_filter", "k", detail::concat("channels*length = ", channels, "*", length));
+    if (!skip.empty())
+      detail::require_size(skip.size(), channels, "fft_filter", "skip",
+                           detail::concat("channels = ", channels));
+    fft_ = real_fft<T>::shared(causal_conv_fft_size(length), planning);
+    const index_t n = fft_->size();
+    // Each channel's spectrum starts on a 64-byte boundary, as FFTW's
+    // new-array execution needs (8 complex values = 64 bytes for float).
+    stride_ = (fft_->spectrum_size() + 7) / 8 * 8;
+    spectra_.resize(detail::checked_mul(channels, stride_, "channels*spectrum_stride"));
+    skip_.assign(channels, T(0));
+    if (!skip.empty()) std::copy(skip.begin(), skip.end(), skip_.begin());
+
+    fft_real_buffer<T> padded(n, T(0));
+    const T scale = T(1) / static_cast<T>(n);
+    for (index_t c = 0; c < channels; ++c) {
+      const T* kc = k.data() + c * length;
+      std::transform(kc, kc + length, padded.begin(), [scale](T v) { return v * scale; });
+      fft_->forward(padded.data(), spectra_.data() + c * stride_);
+    }
+  }
+
+  index_t channels() const noexcept { return channels_; }
+  index_t length() const noexcept { return length_; }
+  index_t fft_size() const noexcept { return fft_->size(); }
+  /// Spectrum of channel c's filter, already scaled by 1/fft_size(): n/2+1 values.
+  const complex_type* spectrum(index_t c) const noexcept {
+    return spectra_.data() + c * stride_;
+  }
+  /// Skip weight D[c] (0 when the filter was built without skips).
+  T skip(index_t c) const noexcept { return skip_[c]; }
+  const real_fft<T>& fft() const noexcept { return *fft_; }
+
+ private:
+  index_t channels_;
+  index_t length_;
+  index_t stride_ = 0;
+  std::shared_ptr<const real_fft<T>> fft_;
+  fft_complex_buffer<T> spectra_;
+  std::vector<T> skip_;
+};
+
+/// Per-thread work arrays for FFT convolutions: one padded real row and one
+/// spectrum. Grows on demand and never shrinks, so a workspace reused across
+/// calls allocates only the first time (or when a call needs a larger FFT).
+template <class T>
+class fft_conv_workspace {
+ public:
+  fft_conv_workspace() = default;
+  explicit fft_conv_workspace(index_t fft_size) { reserve(fft_size); }
+
+  void reserve(index_t fft_size) {
+    if (real_.size() < fft_size) real_.resize(fft_size);
+    if (spectrum_.size() < fft_size / 2 + 1) spectrum_.resize(fft_size / 2 + 1);
+  }
+  T* real() noexcept { return real_.data(); }
+  std::complex<T>* spectrum() noexcept { return spectrum_.data(); }
+  /// Bytes held, for memory accounting.
+  index_t bytes() const noexcept {
+    return real_.size() * sizeof(T) + spectrum_.size() * sizeof(std::complex<T>);
+  }
+
+ private:
+  fft_real_buffer<T> real_;
+  fft_complex_buffer<T> spectrum_;
+};
+
+namespace detail {
+
+/// a[j] *= b[j] for j < m, written on the interleaved reals so the compiler
+/// vectorises it (std::complex's operator* handles inf/nan cases we do not need).
+template <class T>
+inline void multiply_spectra(std::complex<T>* a, const std::complex<T>* b, index_t m) noexcept {
+  T* x = reinterpret_cast<T*>(a);
+  const T* y = reinterpret_cast<const T*>(b);
+  for (index_t j = 0; j < m; ++j) {
+    const T xr = x[2 * j], xi = x[2 * j + 1], yr = y[2 * j], yi = y[2 * j + 1];
+    x[2 * j] = xr * yr - xi * yi;
+    x[2 * j + 1] = xr * yi + xi * yr;
+  }
+}
+
+/// One row of the FFT convolution with caller-supplied ends, so operators can
+/// fuse their element-wise work into the passes over memory the FFT needs anyway:
+///   load(T* dst)        writes the L input samples to dst[0..L);
+///   store(const T* conv) reads the L filtered samples conv[0..L) (scaled, without skip).
+template <class T, class Load, class Store>
+inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_conv_workspace<T>& ws,
+                         Load&& load, Store&& store) {
+  const real_fft<T>& fft = filter.fft();
+  const index_t n = fft.size(), length = filter.length();
+  T* real = ws.real();
+  std::complex<T>* spectrum = ws.spectrum();
+  load(real);
+  std::fill(real + length, real + n, T(0));
+  fft.forward(real, spectrum);
+  multiply_spectra(spectrum, filter.spectrum(channel), fft.spectrum_size());
+  fft.inverse(spectrum, real);
+  store(static_cast<const T*>(real));
+}
+
+}  // namespace detail
+
+/// y = k * u + D ⊙ u, the causal convolution of every row of u with the
+/// filter of its channel (see the top of this header).
+///
+/// u, y: [batch][filter.channels()][filter.length()]; y may be u itself
+/// (in place) but must not partially overlap it. O(B C n log n) time, no
+/// allocation beyond growing `workspace` to the filter's FFT size. Safe to
+/// call from many threads at once, each with its own workspace.
+/// Throws std::invalid_argument if batch is 0 or a span's size differs from
+/// batch*channels*length.
+template <class T>
+void causal_conv(const fft_filter<T>& filter, index_t batch,
+                 detail::type_identity_t<span<const T>> u, detail::type_identity_t<span<T>> y,
+                 fft_conv_workspace<T>& workspace) {
+  const signal_shape shape{batch, filter.channels(), filter.length()};
+  detail::require_positive(batch, "causal_conv", "batch");
+  detail::require_size(u.size(), shape.elements(), "causal_conv", "u", shape.describe());
+  detail::require_size(y.size(), shape.elements(), "causal_conv", "y", shape.describe());
+  workspace.reserve(filter.fft_size());
+  const index_t length = shape.length;
+  for (index_t row = 0; row < shape.rows(); ++row) {
+    const index_t c = row % shape.channels;
+    const T* ur = u.data() + row * length;
+    T* yr = y.data() + row * length;
+    const T d = filter.skip(c);
+    detail::fft_conv_row(
+        filter, c, workspace, [&](T* dst) { std::copy(ur, ur + length, dst); },
+        [&](const T* conv) {
+          for (index_t t = 0; t < length; ++t) yr[t] = conv[t] + d * ur[t];
+        });
+  }
+}
+
+/// As above with a temporary workspace (allocates once per call).
+template <class T>
+void causal_conv(const fft_filter<T>& filter, index_t batch,
+                 detail::type_identity_t<span<const T>> u, detail::type_identity_t<span<T>> y) {
+  fft_conv_workspace<T> workspace;
+  causal_conv(filter, batch, u, y, workspace);
+}
+
+}  // namespace hyena

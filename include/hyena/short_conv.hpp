@@ -1,0 +1,55 @@
+// hyena/short_conv.hpp: the depthwise causal short convolution (Hyena's "short filter").
+//
+//   y[b,c,t] = bias[c] + sum_{j=0..K-1} w[c,j] * u[b,c,t-(K-1)+j],   u = 0 before t = 0
+//
+// PyTorch's Conv1d(C, C, K, groups=C, padding=K-1) truncated to the first L
+// outputs: a cross-correlation in which tap K-1 multiplies the current sample
+// and tap 0 the sample K-1 steps back (SPEC §4 step 2).
+#pragma once
+
+#include "config.hpp"
+#include "detail/checks.hpp"
+#include "detail/type_traits.hpp"
+#include "shape.hpp"
+#include "span.hpp"
+
+namespace hyena {
+
+/// The short convolution above. weight: [channels][kernel_size] (PyTorch's
+/// [C, 1, K] weight, squeezed); bias: [channels] or empty; u, y:
+/// [batch][channels][length]. y may be u itself (computed back to front, so
+/// in place is exact) but must not partially overlap it. O(B C L K).
+/// Throws std::invalid_argument on zero sizes or mismatched spans.
+template <class T>
+void short_causal_conv(detail::type_identity_t<span<const T>> weight,
+                       detail::type_identity_t<span<const T>> bias, index_t kernel_size,
+                       const signal_shape& shape, detail::type_identity_t<span<const T>> u,
+                       detail::type_identity_t<span<T>> y) {
+  shape.require_nonempty("short_causal_conv");
+  detail::require_positive(kernel_size, "short_causal_conv", "kernel_size");
+  const index_t C = shape.channels, L = shape.length, K = kernel_size;
+  detail::require_size(weight.size(), detail::checked_mul(C, K, "channels*kernel_size"),
+                       "short_causal_conv", "weight",
+                       detail::concat("channels*kernel_size = ", C, "*", K));
+  if (!bias.empty())
+    detail::require_size(bias.size(), C, "short_causal_conv", "bias", detail::concat("channels = ", C));
+  detail::require_size(u.size(), shape.elements(), "short_causal_conv", "u", shape.describe());
+  detail::require_size(y.size(), shape.elements(), "short_causal_conv", "y", shape.describe());
+  for (index_t row = 0; row < shape.rows(); ++row) {
+    const index_t c = row % C;
+    const T* w = weight.data() + c * K;
+    const T b = bias.empty() ? T(0) : bias[c];
+    const T* ur = u.data() + row * L;
+    T* yr = y.data() + row * L;
+    // Back to front: y[t] depends on u[t-K+1..t] only, so writing y[t] never
+    // clobbers an input a later (smaller) t still needs when y == u.
+    for (index_t t = L; t-- > 0;) {
+      T acc = b;
+      const index_t first = t + 1 >= K ? 0 : K - 1 - t;  // taps reaching before t = 0 see zeros
+      for (index_t j = first; j < K; ++j) acc += w[j] * ur[t + j - (K - 1)];
+      yr[t] = acc;
+    }
+  }
+}
+
+}  // namespace hyena

@@ -1,0 +1,208 @@
+// The FFT causal convolution against the direct O(L^2) definition.
+#include <hyena/direct_conv.hpp>
+#include <hyena/fft_conv.hpp>
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/numerics.hpp"
+
+namespace {
+
+using hyena::index_t;
+using hyena::test::fft_tolerance;
+using hyena::test::random_vector;
+using hyena::test::relative_l2_error;
+
+template <class T>
+class FftConv : public ::testing::Test {};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(FftConv, Precisions);
+
+struct case_shape {
+  index_t batch, channels, length;
+};
+
+// FFT result vs the direct convolution (double/long double accumulation) for
+// one shape; returns the relative L2 error after checking it.
+template <class T>
+double check_against_direct(const case_shape& s, std::uint32_t seed) {
+  const index_t C = s.channels, L = s.length, B = s.batch;
+  // Filters that decay like Hyena's, so long and short taps both matter.
+  auto k = random_vector<T>(C * L, seed);
+  for (index_t c = 0; c < C; ++c)
+    for (index_t t = 0; t < L; ++t) k[c * L + t] *= static_cast<T>(std::exp(-3.0 * double(t) / double(L)));
+  const auto skip = random_vector<T>(C, seed + 1);
+  const auto u = random_vector<T>(B * C * L, seed + 2);
+  std::vector<T> fast(u.size()), exact(u.size());
+
+  hyena::fft_filter<T> filter(C, L, k, skip);
+  hyena::causal_conv(filter, B, u, fast);
+  hyena::direct_causal_conv<T>(k, skip, {B, C, L}, u, exact);
+
+  const double err = relative_l2_error(fast, exact);
+  const double tol = fft_tolerance<T>(filter.fft_size());
+  EXPECT_LE(err, tol) << "B=" << B << " C=" << C << " L=" << L << " n=" << filter.fft_size();
+  return err;
+}
+
+TYPED_TEST(FftConv, MatchesDirectAcrossShapes) {
+  // L covers 1, tiny, odd, prime, powers of two and their neighbours, and
+  // lengths whose 2L-1 is not a fast size.
+  std::uint32_t seed = 1;
+  for (index_t L : {1, 2, 3, 7, 64, 97, 127, 128, 1000})
+    for (index_t C : {1, 5, 64})
+      for (index_t B : {1, 3}) check_against_direct<TypeParam>({B, C, L}, seed++);
+  // 4097 = 2^12 + 1 (the worst case for power-of-two padding); C = 64 would
+  // make the O(L^2) reference dominate the suite, so C in {1, 5}.
+  for (index_t C : {1, 5}) check_against_direct<TypeParam>({3, C, 4097}, seed++);
+}
+
+TYPED_TEST(FftConv, MatchesDirectAtLength65536) {
+  const double err = check_against_direct<TypeParam>({1, 1, 65536}, 99);
+  this->RecordProperty("relative_l2_error", std::to_string(err));
+}
+
+TYPED_TEST(FftConv, FftSizeIsFastAndLinear) {
+  for (index_t L : {1, 2, 3, 7, 97, 1000, 4097}) {
+    std::vector<TypeParam> k(L, TypeParam(1));
+    hyena::fft_filter<TypeParam> filter(1, L, k);
+    EXPECT_GE(filter.fft_size(), 2 * L - 1);
+    EXPECT_EQ(filter.fft_size(), hyena::causal_conv_fft_size(L));
+  }
+}
+
+// A circular convolution would wrap the tail of u onto its head. With k = 1
+// everywhere, y[t] = sum_{s<=t} u[s]; y[0] must be u[0] alone.
+TYPED_TEST(FftConv, IsLinearNotCircular) {
+  const index_t L = 50;
+  std::vector<TypeParam> k(L, TypeParam(1)), u(L, TypeParam(0)), y(L);
+  u[L - 1] = TypeParam(1);  // a spike at the end: a wrap would move it to the start
+  u[0] = TypeParam(2);
+  hyena::fft_filter<TypeParam> filter(1, L, k);
+  hyena::causal_conv(filter, 1, u, y);
+  const double tol = fft_tolerance<TypeParam>(filter.fft_size()) * 2;
+  for (index_t t = 0; t + 1 < L; ++t) EXPECT_NEAR(y[t], 2.0, tol) << "t=" << t;
+  EXPECT_NEAR(y[L - 1], 3.0, tol);
+}
+
+TYPED_TEST(FftConv, IsCausal) {
+  using T = TypeParam;
+  const index_t C = 4, L = 257, t0 = 100;
+  const auto k = random_vector<T>(C * L, 7);
+  auto u = random_vector<T>(2 * C * L, 8);
+  std::vector<T> y0(u.size()), y1(u.size());
+  hyena::fft_filter<T> filter(C, L, k);
+  hyena::causal_conv(filter, 2, u, y0);
+  for (index_t row = 0; row < 2 * C; ++row)
+    for (index_t t = t0; t < L; ++t) u[row * L + t] += T(1000);  // a large change from t0 on
+  hyena::causal_conv(filter, 2, u, y1);
+  // Outputs before t0 differ only by FFT rounding, which scales with the
+  // largest values in the transform (~1000 * sqrt(L) here).
+  const double tol = fft_tolerance<T>(filter.fft_size()) * 1000.0 * std::sqrt(double(L));
+  for (index_t row = 0; row < 2 * C; ++row)
+    for (index_t t = 0; t < t0; ++t)
+      ASSERT_NEAR(y0[row * L + t], y1[row * L + t], tol) << "row " << row << " t " << t;
+  // ...and the perturbation does reach t0 itself.
+  EXPECT_GT(std::fabs(double(y0[t0]) - double(y1[t0])), 1.0);
+}
+
+TYPED_TEST(FftConv, IsLinear) {
+  using T = TypeParam;
+  const index_t C = 3, L = 97, B = 2;
+  const auto k = random_vector<T>(C * L, 11), a = random_vector<T>(B * C * L, 12),
+             b = random_vector<T>(B * C * L, 13);
+  const auto skip = random_vector<T>(C, 14);
+  std::vector<T> mix(a.size()), ya(a.size()), yb(a.size()), ymix(a.size()), combo(a.size());
+  for (std::size_t i = 0; i < a.size(); ++i) mix[i] = T(2) * a[i] - T(3) * b[i];
+  hyena::fft_filter<T> filter(C, L, k, skip);
+  hyena::causal_conv(filter, B, a, ya);
+  hyena::causal_conv(filter, B, b, yb);
+  hyena::causal_conv(filter, B, mix, ymix);
+  for (std::size_t i = 0; i < a.size(); ++i) combo[i] = T(2) * ya[i] - T(3) * yb[i];
+  EXPECT_LE(relative_l2_error(ymix, combo), 4 * fft_tolerance<T>(filter.fft_size()));
+}
+
+TYPED_TEST(FftConv, SkipTermAddsDTimesU) {
+  using T = TypeParam;
+  const index_t C = 5, L = 64, B = 3;
+  const auto k = random_vector<T>(C * L, 21), u = random_vector<T>(B * C * L, 22);
+  const std::vector<T> skip = {T(0.5), T(-1), T(2), T(0), T(3)};
+  std::vector<T> with(u.size()), without(u.size());
+  hyena::causal_conv(hyena::fft_filter<T>(C, L, k, skip), B, u, with);
+  hyena::causal_conv(hyena::fft_filter<T>(C, L, k), B, u, without);
+  const double tol = fft_tolerance<T>(hyena::causal_conv_fft_size(L)) * 8;
+  for (index_t row = 0; row < B * C; ++row)
+    for (index_t t = 0; t < L; ++t) {
+      const std::size_t i = row * L + t;
+      EXPECT_NEAR(with[i] - without[i], skip[row % C] * u[i], tol);
+    }
+}
+
+TYPED_TEST(FftConv, InPlaceEqualsOutOfPlace) {
+  using T = TypeParam;
+  const index_t C = 3, L = 33, B = 2;
+  const auto k = random_vector<T>(C * L, 31), skip = random_vector<T>(C, 32);
+  auto u = random_vector<T>(B * C * L, 33);
+  std::vector<T> y(u.size());
+  hyena::fft_filter<T> filter(C, L, k, skip);
+  hyena::causal_conv(filter, B, u, y);
+  hyena::causal_conv(filter, B, u, u);
+  EXPECT_EQ(u, y);
+}
+
+// One prepared filter shared by several threads, each with its own workspace,
+// gives bit-identical results to a single thread.
+TYPED_TEST(FftConv, SharedFilterAcrossThreadsIsBitIdentical) {
+  using T = TypeParam;
+  const index_t C = 16, L = 1000, B = 2;
+  const auto k = random_vector<T>(C * L, 41), skip = random_vector<T>(C, 42),
+             u = random_vector<T>(B * C * L, 43);
+  const hyena::fft_filter<T> filter(C, L, k, skip);
+  std::vector<T> expected(u.size());
+  hyena::causal_conv(filter, B, u, expected);
+
+  const int threads = 4;
+  std::vector<std::vector<T>> results(threads, std::vector<T>(u.size()));
+  std::vector<std::thread> pool;
+  for (int i = 0; i < threads; ++i)
+    pool.emplace_back([&, i] {
+      hyena::fft_conv_workspace<T> ws;
+      for (int rep = 0; rep < 5; ++rep) hyena::causal_conv(filter, B, u, results[i], ws);
+    });
+  for (auto& t : pool) t.join();
+  for (int i = 0; i < threads; ++i) EXPECT_EQ(results[i], expected) << "thread " << i;
+}
+
+// Expects std::invalid_argument whose message contains every fragment.
+template <class F>
+void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {
+  try {
+    f();
+    ADD_FAILURE() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    const std::string what = e.what();
+    for (const char* frag : fragments) EXPECT_NE(what.find(frag), std::string::npos) << what;
+  }
+}
+
+TYPED_TEST(FftConv, RejectsBadInput) {
+  using T = TypeParam;
+  const std::vector<T> k(15, T(1)), u(30), short_u(29);
+  std::vector<T> y(30), short_y(10);
+  expect_invalid([&] { hyena::fft_filter<T>(0, 5, k); }, {"channels", "0"});
+  expect_invalid([&] { hyena::fft_filter<T>(3, 0, k); }, {"length", "0"});
+  expect_invalid([&] { hyena::fft_filter<T>(3, 4, k); }, {"k", "15", "3*4", "12"});
+  expect_invalid([&] { hyena::fft_filter<T>(3, 5, k, std::vector<T>(2)); }, {"skip", "2", "3"});
+  const hyena::fft_filter<T> filter(3, 5, k);
+  expect_invalid([&] { hyena::causal_conv(filter, 0, u, y); }, {"batch", "0"});
+  expect_invalid([&] { hyena::causal_conv(filter, 2, short_u, y); }, {"u", "29", "2*3*5", "30"});
+  expect_invalid([&] { hyena::causal_conv(filter, 2, u, short_y); }, {"y", "10", "30"});
+  expect_invalid([&] { hyena::causal_conv(filter, 3, u, y); }, {"u", "30", "3*3*5", "45"});
+}
+
+}  // namespace

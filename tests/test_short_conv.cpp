@@ -1,0 +1,89 @@
+// The depthwise short convolution, against PyTorch's Conv1d semantics written out by hand.
+#include <hyena/short_conv.hpp>
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <vector>
+
+#include "support/numerics.hpp"
+
+namespace {
+
+using hyena::index_t;
+
+// Conv1d(C, C, K, groups=C, padding=K-1)(u)[..., :L], spelled as PyTorch
+// defines it: out[t'] = b + sum_j w[j] * padded[t' + j] with padded = K-1
+// zeros, u, K-1 zeros, then keep the first L outputs.
+std::vector<double> torch_conv1d_reference(const std::vector<double>& w, const std::vector<double>& b,
+                                           index_t K, index_t B, index_t C, index_t L,
+                                           const std::vector<double>& u) {
+  std::vector<double> y(B * C * L);
+  for (index_t bc = 0; bc < B * C; ++bc) {
+    const index_t c = bc % C;
+    std::vector<double> padded(L + 2 * (K - 1), 0.0);
+    for (index_t t = 0; t < L; ++t) padded[K - 1 + t] = u[bc * L + t];
+    for (index_t t = 0; t < L; ++t) {
+      double acc = b[c];
+      for (index_t j = 0; j < K; ++j) acc += w[c * K + j] * padded[t + j];
+      y[bc * L + t] = acc;
+    }
+  }
+  return y;
+}
+
+TEST(ShortConv, TapKMinus1MultipliesTheCurrentSample) {
+  // One channel, K = 3, w = [0, 0, 1]: the identity. w = [1, 0, 0]: delay by 2.
+  const std::vector<double> u = {1, 2, 3, 4};
+  std::vector<double> y(4);
+  hyena::short_causal_conv<double>(std::vector<double>{0, 0, 1}, {}, 3, {1, 1, 4}, u, y);
+  EXPECT_EQ(y, u);
+  hyena::short_causal_conv<double>(std::vector<double>{1, 0, 0}, std::vector<double>{10}, 3, {1, 1, 4}, u, y);
+  EXPECT_EQ(y, (std::vector<double>{10, 10, 11, 12}));
+}
+
+TEST(ShortConv, MatchesConv1dForManyShapes) {
+  std::uint32_t seed = 1;
+  for (index_t K : {1, 2, 3, 4, 7})
+    for (index_t L : {1, 2, 3, 5, 64, 97})
+      for (index_t B : {1, 3}) {
+        const index_t C = 5;
+        const auto w = hyena::test::random_vector<double>(C * K, seed++);
+        const auto b = hyena::test::random_vector<double>(C, seed++);
+        const auto u = hyena::test::random_vector<double>(B * C * L, seed++);
+        const auto expected = torch_conv1d_reference(w, b, K, B, C, L, u);
+        std::vector<double> y(u.size());
+        hyena::short_causal_conv<double>(w, b, K, {B, C, L}, u, y);
+        // K <= 7 products summed in double in a different order: a few ulps.
+        EXPECT_LE(hyena::test::relative_max_error(y, expected), 1e-14) << "K=" << K << " L=" << L;
+        // In place gives exactly the same numbers.
+        auto inplace = u;
+        hyena::short_causal_conv<double>(w, b, K, {B, C, L}, inplace, inplace);
+        EXPECT_EQ(inplace, y);
+      }
+}
+
+TEST(ShortConv, FloatMatchesDoubleReference) {
+  const index_t K = 3, B = 2, C = 8, L = 31;
+  const auto w = hyena::test::random_vector<double>(C * K, 5), b = hyena::test::random_vector<double>(C, 6),
+             u = hyena::test::random_vector<double>(B * C * L, 7);
+  const auto expected = torch_conv1d_reference(w, b, K, B, C, L, u);
+  const std::vector<float> wf(w.begin(), w.end()), bf(b.begin(), b.end()), uf(u.begin(), u.end());
+  std::vector<float> y(uf.size());
+  hyena::short_causal_conv<float>(wf, bf, K, {B, C, L}, uf, y);
+  // Inputs rounded to float (u/2 each) plus K+1 float operations: ~ (K+2) u.
+  EXPECT_LE(hyena::test::relative_max_error(y, expected), 5 * 6e-8 * (K + 2));
+}
+
+TEST(ShortConv, RejectsBadInput) {
+  const std::vector<float> w(6), u(12);
+  std::vector<float> y(12);
+  EXPECT_THROW(hyena::short_causal_conv<float>(w, {}, 0, {1, 2, 6}, u, y), std::invalid_argument);
+  EXPECT_THROW(hyena::short_causal_conv<float>(w, {}, 3, {1, 2, 5}, u, y), std::invalid_argument);
+  EXPECT_THROW(hyena::short_causal_conv<float>(w, {}, 4, {1, 2, 6}, u, y), std::invalid_argument);
+  EXPECT_THROW(hyena::short_causal_conv<float>(w, std::vector<float>(3), 3, {1, 2, 6}, u, y),
+               std::invalid_argument);
+  EXPECT_THROW(hyena::short_causal_conv<float>(w, {}, 3, {1, 0, 6}, u, y), std::invalid_argument);
+}
+
+}  // namespace
