@@ -1,0 +1,220 @@
+// hyena/hyena_operator.hpp: the order-N Hyena operator (SPEC §4).
+//
+//   p = u W_in^T + b_in                       input projection, (N+1) streams of width D
+//   s = short_conv(p)                         depthwise causal, kernel K
+//   x_0 .. x_{N-1}, v = split(s)              v is the last stream
+//   for o = 0..N-2:  g = v ⊙ x_{N-1-o};  v = k_o * g + D_o ⊙ g      (gates last to first)
+//   out = (v ⊙ x_0) W_out^T + b_out
+//
+// Module layout: u and out are [batch][length][d_model], as in PyTorch.
+// Inside, streams are channel-major [channel][time] (time contiguous).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <list>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "config.hpp"
+#include "detail/aligned_allocator.hpp"
+#include "detail/checks.hpp"
+#include "detail/type_traits.hpp"
+#include "exponential_modulation.hpp"
+#include "fft_conv.hpp"
+#include "fft_plan.hpp"
+#include "hyena_weights.hpp"
+#include "implicit_filter.hpp"
+#include "short_conv.hpp"
+#include "span.hpp"
+
+namespace hyena {
+
+/// What the weights do not say.
+struct hyena_options {
+  /// How filter channels map to steps; matters for order >= 3. Checkpoints of
+  /// safari's / HyenaDNA's training code are interleaved.
+  filter_layout layout = filter_layout::blocked;
+  /// shift and modulate of the decay window (the decay rates come from the weights).
+  exponential_modulation_config modulation;
+  fft_planning planning = fft_planning::estimate;
+  /// Prepared filters are cached for this many distinct input lengths (LRU).
+  index_t filter_cache_capacity = 4;
+};
+
+/// The long filters of every step, prepared for FFT convolution at one length.
+template <class T>
+struct hyena_prepared_filters {
+  index_t length = 0;
+  std::vector<fft_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
+};
+
+/// Reusable buffers for hyena_operator::forward: one per thread calling
+/// forward at once. Grows to the largest call it has served, then allocates
+/// nothing: (N+1)*D*L values for the streams of one batch element plus one
+/// FFT row.
+template <class T>
+class hyena_workspace {
+ public:
+  index_t bytes() const noexcept { return streams_.size() * sizeof(T) + conv_.bytes(); }
+
+ private:
+  template <class>
+  friend class hyena_operator;
+  detail::aligned_vector<T> streams_;
+  fft_conv_workspace<T> conv_;
+};
+
+template <class T>
+class hyena_operator {
+  static_assert(detail::is_real_v<T>, "hyena::hyena_operator<T> needs T = float or double");
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+ public:
+  /// Validates the weights (std::invalid_argument naming the member).
+  hyena_operator(hyena_weights<T> weights, hyena_options options = {})
+      : w_((weights.validate(), std::move(weights))),
+        options_(options),
+        filter_(w_.filter, options.modulation) {
+    if (options_.filter_cache_capacity == 0) options_.filter_cache_capacity = 1;
+  }
+
+  index_t d_model() const noexcept { return w_.d_model; }
+  index_t order() const noexcept { return w_.order; }
+  index_t max_length() const noexcept { return filter_.max_length(); }
+  const hyena_weights<T>& weights() const noexcept { return w_; }
+  const hyena_options& options() const noexcept { return options_; }
+  const implicit_filter<T>& filter_generator() const noexcept { return filter_; }
+
+  /// Per-step filters k_o [D][L] and skips D_o [D] for inputs of `length`
+  /// (the prefix of the max_length grid; SPEC §3.4 for the layout).
+  step_filters<T> step_filters_at(index_t length) const {
+    check_length(length, "step_filters_at");
+    return split_filter_bank(filter_.response(length), w_.filter.bias, w_.d_model, w_.order - 1, length,
+                             options_.layout);
+  }
+
+  /// The prepared filters for `length`, from the cache or computed now
+  /// (O(L*M*(E+R*M+F)) for the MLP plus O(F n log n) for the spectra).
+  /// Thread-safe; concurrent misses of one length may both compute it.
+  std::shared_ptr<const hyena_prepared_filters<T>> prepared_filters(index_t length) const {
+    check_length(length, "prepared_filters");
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      for (auto it = cache_.begin(); it != cache_.end(); ++it)
+        if ((*it)->length == length) {
+          cache_.splice(cache_.begin(), cache_, it);  // most recently used first
+          return cache_.front();
+        }
+    }
+    auto prepared = std::make_shared<hyena_prepared_filters<T>>();
+    prepared->length = length;
+    const step_filters<T> k = step_filters_at(length);
+    const index_t D = w_.d_model;
+    for (index_t o = 0; o < k.steps; ++o)
+      prepared->steps.emplace_back(D, length, span<const T>(k.filter(o), D * length),
+                                   span<const T>(k.skips(o), D), options_.planning);
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    cache_.push_front(prepared);
+    while (cache_.size() > options_.filter_cache_capacity) cache_.pop_back();
+    return prepared;
+  }
+
+  /// out = Hyena(u). u, out: [batch][length][d_model]; 1 <= length <=
+  /// max_length() (longer inputs are rejected, where the reference truncates
+  /// silently). out must not overlap u. Time O(B (N+1) D (D L + L log L)).
+  /// Const and thread-safe: call from many threads, each with its own workspace.
+  /// Throws std::invalid_argument on zero sizes, length > max_length or spans
+  /// whose size is not batch*length*d_model.
+  void forward(index_t batch, index_t length, detail::type_identity_t<span<const T>> u,
+               detail::type_identity_t<span<T>> out, hyena_workspace<T>& ws) const {
+    detail::require_positive(batch, "hyena_operator::forward", "batch");
+    check_length(length, "forward");
+    const index_t D = w_.d_model, N = w_.order, S = w_.streams(), L = length;
+    const index_t elements = detail::checked_mul(batch, length, D, "batch*length*d_model");
+    const std::string shape = detail::concat("batch*length*d_model = ", batch, "*", length, "*", D);
+    detail::require_size(u.size(), elements, "hyena_operator::forward", "u", shape);
+    detail::require_size(out.size(), elements, "hyena_operator::forward", "out", shape);
+
+    const auto filters = prepared_filters(length);
+    const index_t stream_elements = detail::checked_mul(S, L, "streams*length");
+    if (ws.streams_.size() < stream_elements) ws.streams_.resize(stream_elements);
+    ws.conv_.reserve(filters->steps.front().fft_size());
+
+    const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
+    const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
+    const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
+    T* streams = ws.streams_.data();
+    for (index_t b = 0; b < batch; ++b) {
+      // 1. Input projection straight into channel-major streams: as an
+      //    L x S column-major matrix, p(t, c) = sum_d u[t][d] W_in[c][d].
+      const Eigen::Map<const matrix> u_b(u.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
+      Eigen::Map<matrix> p(streams, Eigen::Index(L), Eigen::Index(S));
+      p.noalias() = u_b.transpose() * w_in.transpose();
+      for (index_t c = 0; c < S; ++c) p.col(Eigen::Index(c)).array() += w_.in_proj_bias[c];
+      // 2. Short depthwise convolution, in place.
+      short_causal_conv<T>(w_.short_filter_weight, w_.short_filter_bias, w_.short_filter_size, {1, S, L},
+                           span<const T>(streams, stream_elements), span<T>(streams, stream_elements));
+      // 3-5. The gated recurrence, in place on v (the last stream). Gating is
+      //      fused into the copy that feeds the FFT, the skip and (last step)
+      //      the output gate into the pass after the inverse FFT.
+      T* v = streams + N * D * L;
+      for (index_t o = 0; o + 1 < N; ++o) {
+        const T* x = streams + (N - 1 - o) * D * L;
+        const bool last = o + 2 == N;
+        const T* x0 = streams;  // output gate
+        const fft_filter<T>& k = filters->steps[o];
+        for (index_t d = 0; d < D; ++d) {
+          T* vd = v + d * L;
+          const T* xd = x + d * L;
+          const T* x0d = x0 + d * L;
+          const T skip = k.skip(d);
+          detail::fft_conv_row(
+              k, d, ws.conv_, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
+              [&](const T* conv) {
+                if (last)
+                  for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * (vd[t] * xd[t])) * x0d[t];
+                else
+                  for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * (vd[t] * xd[t]);
+              });
+        }
+      }
+      // 6-7. Output projection back to [length][d_model]: as a D x L
+      //      column-major matrix, out(e, t) = sum_d W_out[e][d] y[d][t] + b_out[e].
+      const Eigen::Map<const matrix> y(v, Eigen::Index(L), Eigen::Index(D));
+      Eigen::Map<matrix> out_b(out.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
+      out_b.noalias() = w_out * y.transpose();
+      out_b.colwise() += b_out;
+    }
+  }
+
+  /// As above with a temporary workspace; returns out.
+  std::vector<T> forward(index_t batch, index_t length, detail::type_identity_t<span<const T>> u) const {
+    std::vector<T> out(detail::checked_mul(batch, length, w_.d_model, "batch*length*d_model"));
+    hyena_workspace<T> ws;
+    forward(batch, length, u, out, ws);
+    return out;
+  }
+
+ private:
+  void check_length(index_t length, const char* what) const {
+    detail::require_positive(length, what, "length");
+    if (length > max_length())
+      detail::throw_invalid("hyena::hyena_operator::", what, ": input length ", length,
+                            " exceeds max_length ", max_length(),
+                            " (the filters are defined on max_length points; the PyTorch reference "
+                            "would silently truncate)");
+  }
+
+  hyena_weights<T> w_;
+  hyena_options options_;
+  implicit_filter<T> filter_;
+  mutable std::mutex cache_mutex_;
+  mutable std::list<std::shared_ptr<const hyena_prepared_filters<T>>> cache_;
+};
+
+}  // namespace hyena

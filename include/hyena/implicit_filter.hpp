@@ -1,0 +1,197 @@
+// hyena/implicit_filter.hpp: Hyena's implicit long filters, an MLP of the position (SPEC §3).
+//
+//   a_0 = z_n,  a_1 = sin(phi ⊙ (W_0 a_0 + b_0)),  a_{j+1} = sin(phi ⊙ (W_j a_j + b_j)) (j = 1..R),
+//   ĥ_n = W_last a_{R+1}  (no bias),   h[c][n] = ĥ[c][n] * (exp(-t_n |delta_c|) + shift)
+//
+// One frequency vector phi is shared by every sine (the reference ties them).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <algorithm>
+#include <string>
+#include <vector>
+
+#include "config.hpp"
+#include "detail/checks.hpp"
+#include "exponential_modulation.hpp"
+#include "positional_features.hpp"
+#include "span.hpp"
+
+namespace hyena {
+
+/// How the F = D*(N-1) filter channels map to (step o, channel d).
+enum class filter_layout {
+  blocked,     ///< c = o*D + d: safari's standalone_hyena.py
+  interleaved  ///< c = d*(N-1) + o: safari's training code, hence trained checkpoints
+};
+
+/// The learned (and stored) parameters of the implicit filter.
+template <class T>
+struct implicit_filter_weights {
+  positional_features<T> positions;        ///< z [Lmax][E], t [Lmax]
+  index_t width = 0;                       ///< M, the MLP's width
+  index_t channels = 0;                    ///< F, the number of filters
+  std::vector<T> first_weight;             ///< W_0 [M][E]
+  std::vector<T> first_bias;               ///< b_0 [M]
+  std::vector<T> frequency;                ///< phi [M]
+  std::vector<std::vector<T>> inner_weights;  ///< R x [M][M]
+  std::vector<std::vector<T>> inner_biases;   ///< R x [M]
+  std::vector<T> last_weight;              ///< W_last [F][M]
+  std::vector<T> deltas;                   ///< decay rates [F]
+  std::vector<T> bias;                     ///< skip weights D [F] (PyTorch's filter_fn.bias)
+
+  index_t max_length() const { return positions.max_length; }
+  index_t emb_dim() const { return positions.emb_dim; }
+  index_t inner_layers() const { return inner_weights.size(); }
+
+  /// Throws std::invalid_argument naming the first member whose size does
+  /// not match (max_length, emb_dim, width, channels).
+  void validate() const {
+    auto need = [](const std::vector<T>& v, index_t expected, const std::string& name, const std::string& shape) {
+      if (v.size() != expected)
+        detail::throw_invalid("hyena::implicit_filter: ", name, " has ", v.size(), " elements, expected ",
+                              shape, " = ", expected);
+    };
+    const index_t L = max_length(), E = emb_dim(), M = width, F = channels;
+    detail::require_positive(L, "implicit_filter", "max_length");
+    detail::require_positive(M, "implicit_filter", "width");
+    detail::require_positive(F, "implicit_filter", "channels");
+    if (E < 3 || E % 2 == 0)
+      detail::throw_invalid("hyena::implicit_filter: emb_dim must be odd and >= 3, got ", E);
+    need(positions.z, detail::checked_mul(L, E, "max_length*emb_dim"), "z",
+         detail::concat("max_length*emb_dim = ", L, "*", E));
+    need(positions.t, L, "t", detail::concat("max_length = ", L));
+    need(first_weight, detail::checked_mul(M, E, "width*emb_dim"), "first_weight",
+         detail::concat("width*emb_dim = ", M, "*", E));
+    need(first_bias, M, "first_bias", detail::concat("width = ", M));
+    need(frequency, M, "frequency", detail::concat("width = ", M));
+    if (inner_biases.size() != inner_weights.size())
+      detail::throw_invalid("hyena::implicit_filter: ", inner_weights.size(), " inner weights but ",
+                            inner_biases.size(), " inner biases");
+    for (index_t j = 0; j < inner_weights.size(); ++j) {
+      need(inner_weights[j], detail::checked_mul(M, M, "width*width"), detail::concat("inner_weights[", j, "]"),
+           detail::concat("width*width = ", M, "*", M));
+      need(inner_biases[j], M, detail::concat("inner_biases[", j, "]"), detail::concat("width = ", M));
+    }
+    need(last_weight, detail::checked_mul(F, M, "channels*width"), "last_weight",
+         detail::concat("channels*width = ", F, "*", M));
+    need(deltas, F, "deltas", detail::concat("channels = ", F));
+    need(bias, F, "bias", detail::concat("channels = ", F));
+  }
+};
+
+/// The filter generator: evaluates the MLP and the window at the first
+/// `length` grid points. Immutable and thread-safe once built.
+template <class T>
+class implicit_filter {
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+ public:
+  implicit_filter(implicit_filter_weights<T> weights, exponential_modulation_config modulation)
+      : w_(std::move(weights)), modulation_(modulation) {
+    w_.validate();
+  }
+
+  index_t max_length() const noexcept { return w_.max_length(); }
+  index_t channels() const noexcept { return w_.channels; }
+  const implicit_filter_weights<T>& weights() const noexcept { return w_; }
+  const exponential_modulation_config& modulation() const noexcept { return modulation_; }
+
+  /// ĥ, the MLP output before the window: [channels][length], channel-major.
+  /// O(length * M * (E + R*M + F)); columns are done in blocks of 512
+  /// positions so the intermediate activations stay in cache.
+  std::vector<T> mlp(index_t length) const {
+    check_length(length, "mlp");
+    const index_t M = w_.width, E = w_.emb_dim(), F = w_.channels;
+    std::vector<T> out(detail::checked_mul(F, length, "channels*length"));
+    Eigen::Map<row_matrix> h(out.data(), Eigen::Index(F), Eigen::Index(length));
+    const Eigen::Map<const row_matrix> w0(w_.first_weight.data(), Eigen::Index(M), Eigen::Index(E));
+    const Eigen::Map<const vector> b0(w_.first_bias.data(), Eigen::Index(M));
+    const Eigen::Map<const vector> phi(w_.frequency.data(), Eigen::Index(M));
+    const Eigen::Map<const row_matrix> w_last(w_.last_weight.data(), Eigen::Index(F), Eigen::Index(M));
+    constexpr index_t block = 512;
+    matrix a, next;
+    for (index_t start = 0; start < length; start += block) {
+      const index_t n = std::min(block, length - start);
+      // z rows are positions: as a column-major E x Lmax matrix, column n is z_n.
+      const Eigen::Map<const matrix> z(w_.positions.z.data() + start * E, Eigen::Index(E), Eigen::Index(n));
+      a.noalias() = w0 * z;
+      activate(a, b0, phi);
+      for (index_t j = 0; j < w_.inner_layers(); ++j) {
+        const Eigen::Map<const row_matrix> wj(w_.inner_weights[j].data(), Eigen::Index(M), Eigen::Index(M));
+        const Eigen::Map<const vector> bj(w_.inner_biases[j].data(), Eigen::Index(M));
+        next.noalias() = wj * a;
+        activate(next, bj, phi);
+        a.swap(next);
+      }
+      h.middleCols(Eigen::Index(start), Eigen::Index(n)).noalias() = w_last * a;
+    }
+    return out;
+  }
+
+  /// h, the filter bank after the exponential window: [channels][length].
+  std::vector<T> response(index_t length) const {
+    std::vector<T> h = mlp(length);
+    apply_exponential_modulation(h.data(), w_.channels, length, w_.positions.t.data(), w_.deltas.data(),
+                                 modulation_);
+    return h;
+  }
+
+ private:
+  // a = sin(phi ⊙ (a + b)), per row (one row per hidden unit).
+  static void activate(matrix& a, const Eigen::Map<const vector>& b, const Eigen::Map<const vector>& phi) {
+    a.colwise() += b;
+    a = (a.array().colwise() * phi.array()).sin().matrix();
+  }
+
+  void check_length(index_t length, const char* what) const {
+    detail::require_positive(length, what, "length");
+    if (length > max_length())
+      detail::throw_invalid("hyena::implicit_filter::", what, ": length ", length,
+                            " exceeds the filter grid's max_length ", max_length());
+  }
+
+  implicit_filter_weights<T> w_;
+  exponential_modulation_config modulation_;
+};
+
+/// Per-step long filters of an order-N operator: k[o][d][n] and skip[o][d],
+/// o = 0..N-2 in the order the recurrence consumes them.
+template <class T>
+struct step_filters {
+  index_t steps = 0, channels = 0, length = 0;
+  std::vector<T> k;     ///< [steps][channels][length]
+  std::vector<T> skip;  ///< [steps][channels]
+  const T* filter(index_t o) const noexcept { return k.data() + o * channels * length; }
+  const T* skips(index_t o) const noexcept { return skip.data() + o * channels; }
+};
+
+/// Splits a bank h [F][length] and its biases [F], F = d_model*steps, into
+/// per-step filters with the given layout (SPEC §3.4).
+template <class T>
+step_filters<T> split_filter_bank(const std::vector<T>& h, const std::vector<T>& bias, index_t d_model,
+                                  index_t steps, index_t length, filter_layout layout) {
+  const index_t F = detail::checked_mul(d_model, steps, "d_model*steps");
+  detail::require_size(h.size(), detail::checked_mul(F, length, "channels*length"), "split_filter_bank", "h",
+                       detail::concat("d_model*steps*length = ", d_model, "*", steps, "*", length));
+  detail::require_size(bias.size(), F, "split_filter_bank", "bias",
+                       detail::concat("d_model*steps = ", d_model, "*", steps));
+  step_filters<T> out;
+  out.steps = steps;
+  out.channels = d_model;
+  out.length = length;
+  out.k.resize(h.size());
+  out.skip.resize(F);
+  for (index_t o = 0; o < steps; ++o)
+    for (index_t d = 0; d < d_model; ++d) {
+      const index_t c = layout == filter_layout::blocked ? o * d_model + d : d * steps + o;
+      std::copy_n(h.data() + c * length, length, out.k.data() + (o * d_model + d) * length);
+      out.skip[o * d_model + d] = bias[c];
+    }
+  return out;
+}
+
+}  // namespace hyena

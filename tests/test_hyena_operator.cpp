@@ -1,0 +1,164 @@
+// The Hyena operator against the all-naive double-precision forward.
+#include <hyena/hyena_operator.hpp>
+
+#include <gtest/gtest.h>
+
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "support/naive_hyena.hpp"
+#include "support/numerics.hpp"
+
+namespace {
+
+using hyena::index_t;
+
+template <class T>
+class HyenaOperator : public ::testing::Test {};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(HyenaOperator, Precisions);
+
+// Tolerance of the whole operator against the exact forward: the N-1
+// chained FFT convolutions each contribute up to fft_tolerance (gates and
+// projections of O(1) weights neither amplify nor hide it), and the filter
+// MLP's R+2 layers of sines evaluated in T a few u. Measured worst case over
+// the cases below: 1/15 of this bound (5.5e-7 for float at order 5).
+template <class T>
+double operator_tolerance(index_t order, index_t length) {
+  return double(order - 1) * hyena::test::fft_tolerance<T>(hyena::causal_conv_fft_size(length)) +
+         16.0 * hyena::test::unit_roundoff<T>();
+}
+
+hyena::hyena_config small_config(index_t d_model, index_t order, index_t max_length) {
+  hyena::hyena_config c;
+  c.d_model = d_model;
+  c.order = order;
+  c.max_length = max_length;
+  c.filter_width = 16;
+  c.emb_dim = 5;
+  c.sine_frequency = 3.0;
+  return c;
+}
+
+TYPED_TEST(HyenaOperator, MatchesNaiveForOrders2To5) {
+  using T = TypeParam;
+  std::uint64_t seed = 1;
+  for (index_t order : {2, 3, 4, 5})
+    for (auto layout : {hyena::filter_layout::blocked, hyena::filter_layout::interleaved})
+      for (index_t L : {1, 2, 7, 31, 97}) {  // odd and prime, and L < Lmax
+        const index_t D = 6, B = 3, Lmax = 101;
+        const auto weights = hyena::random_hyena_weights<T>(small_config(D, order, Lmax), seed++);
+        hyena::hyena_options options;
+        options.layout = layout;
+        options.modulation.shift = 0.05;
+        const hyena::hyena_operator<T> op(weights, options);
+        const auto u = hyena::test::random_vector<T>(B * L * D, std::uint32_t(seed++));
+        const auto out = op.forward(B, L, u);
+        const auto expected = hyena::test::naive_hyena_forward(
+            weights, B, L, u, 0.05, true, layout == hyena::filter_layout::interleaved);
+        EXPECT_LE(hyena::test::relative_l2_error(out, expected), operator_tolerance<T>(order, L))
+            << "order " << order << " L " << L << " interleaved " << (layout == hyena::filter_layout::interleaved);
+      }
+}
+
+TYPED_TEST(HyenaOperator, LayoutsDifferFromOrder3) {
+  using T = TypeParam;
+  const index_t D = 4, L = 20;
+  const auto weights = hyena::random_hyena_weights<T>(small_config(D, 3, L), 5);
+  hyena::hyena_options blocked, interleaved;
+  interleaved.layout = hyena::filter_layout::interleaved;
+  const auto u = hyena::test::random_vector<T>(L * D, 6);
+  const auto a = hyena::hyena_operator<T>(weights, blocked).forward(1, L, u);
+  const auto b = hyena::hyena_operator<T>(weights, interleaved).forward(1, L, u);
+  EXPECT_GT(hyena::test::relative_l2_error(a, b), 1e-3);
+}
+
+TYPED_TEST(HyenaOperator, ShorterInputsUseThePrefixOfTheFilters) {
+  using T = TypeParam;
+  const index_t D = 4, Lmax = 64, L = 23;
+  const hyena::hyena_operator<T> op(hyena::random_hyena_weights<T>(small_config(D, 2, Lmax), 9));
+  const auto full = op.step_filters_at(Lmax), prefix = op.step_filters_at(L);
+  for (index_t d = 0; d < D; ++d)
+    for (index_t t = 0; t < L; ++t)
+      EXPECT_NEAR(prefix.k[d * L + t], full.k[d * Lmax + t], 4 * hyena::test::unit_roundoff<T>() * 10);
+}
+
+TYPED_TEST(HyenaOperator, IsCausal) {
+  using T = TypeParam;
+  const index_t D = 5, L = 64, t0 = 40;
+  const hyena::hyena_operator<T> op(hyena::random_hyena_weights<T>(small_config(D, 3, L), 13));
+  auto u = hyena::test::random_vector<T>(2 * L * D, 14);
+  const auto before = op.forward(2, L, u);
+  for (index_t b = 0; b < 2; ++b)
+    for (index_t t = t0; t < L; ++t)
+      for (index_t d = 0; d < D; ++d) u[(b * L + t) * D + d] += T(10);
+  const auto after = op.forward(2, L, u);
+  double scale = 0;
+  for (auto x : before) scale = std::max(scale, std::fabs(double(x)));
+  for (index_t b = 0; b < 2; ++b)
+    for (index_t t = 0; t < t0; ++t)
+      for (index_t d = 0; d < D; ++d) {
+        const index_t i = (b * L + t) * D + d;
+        // FFT rounding leaks the (100x larger) future into the past at ~fft_tolerance.
+        ASSERT_NEAR(before[i], after[i], 100 * scale * hyena::test::fft_tolerance<T>(128)) << t;
+      }
+}
+
+TYPED_TEST(HyenaOperator, WorkspaceReuseAndThreadsGiveIdenticalResults) {
+  using T = TypeParam;
+  const index_t D = 8, L = 50, B = 2;
+  const hyena::hyena_operator<T> op(hyena::random_hyena_weights<T>(small_config(D, 2, 64), 17));
+  const auto u = hyena::test::random_vector<T>(B * L * D, 18);
+  const auto expected = op.forward(B, L, u);
+  std::vector<std::vector<T>> got(4, std::vector<T>(expected.size()));
+  std::vector<std::thread> threads;
+  for (int i = 0; i < 4; ++i)
+    threads.emplace_back([&, i] {
+      hyena::hyena_workspace<T> ws;
+      for (index_t len : {index_t(10), L, index_t(33), L}) {  // other lengths in between: cache and workspace reuse
+        std::vector<T> scratch(B * len * D);
+        op.forward(B, len, hyena::span<const T>(u.data(), B * len * D), scratch, ws);
+      }
+      op.forward(B, L, u, got[i], ws);
+    });
+  for (auto& t : threads) t.join();
+  for (int i = 0; i < 4; ++i) EXPECT_EQ(got[i], expected) << i;
+}
+
+TYPED_TEST(HyenaOperator, RejectsBadInput) {
+  using T = TypeParam;
+  const index_t D = 4, Lmax = 16;
+  const auto weights = hyena::random_hyena_weights<T>(small_config(D, 2, Lmax), 21);
+  const hyena::hyena_operator<T> op(weights);
+  std::vector<T> u(2 * 17 * D), out(2 * 17 * D);
+  auto message = [&](auto&& f) -> std::string {
+    try {
+      f();
+    } catch (const std::invalid_argument& e) {
+      return e.what();
+    }
+    return "no exception";
+  };
+  EXPECT_NE(message([&] { op.forward(2, 17, u); }).find("exceeds max_length 16"), std::string::npos);
+  EXPECT_NE(message([&] { op.forward(0, 4, u); }).find("batch"), std::string::npos);
+  EXPECT_NE(message([&] { op.forward(2, 0, u); }).find("length"), std::string::npos);
+  EXPECT_NE(message([&] { op.forward(2, 16, u); }).find("u has 136 elements"), std::string::npos);
+  hyena::hyena_workspace<T> ws;
+  EXPECT_NE(message([&] { op.forward(1, 16, hyena::span<const T>(u.data(), 64), hyena::span<T>(out.data(), 63), ws); })
+                .find("out has 63"),
+            std::string::npos);
+  auto broken = weights;
+  broken.out_proj_bias.pop_back();
+  EXPECT_NE(message([&] { hyena::hyena_operator<T> bad(broken); }).find("out_proj_bias has 3 elements"),
+            std::string::npos);
+  broken = weights;
+  broken.order = 1;
+  EXPECT_NE(message([&] { hyena::hyena_operator<T> bad(broken); }).find("order must be >= 2"), std::string::npos);
+  broken = weights;
+  broken.filter.deltas.resize(3);
+  EXPECT_NE(message([&] { hyena::hyena_operator<T> bad(broken); }).find("deltas"), std::string::npos);
+}
+
+}  // namespace
