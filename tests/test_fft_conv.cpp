@@ -178,6 +178,19 @@ TYPED_TEST(FftConv, SharedFilterAcrossThreadsIsBitIdentical) {
   for (int i = 0; i < threads; ++i) EXPECT_EQ(results[i], expected) << "thread " << i;
 }
 
+TYPED_TEST(FftConv, ThreadCountDoesNotChangeResults) {
+  using T = TypeParam;
+  const index_t C = 7, L = 300, B = 3;
+  const auto k = random_vector<T>(C * L, 51), u = random_vector<T>(B * C * L, 52);
+  const hyena::fft_filter<T> filter(C, L, k);
+  std::vector<T> one(u.size()), many(u.size());
+  hyena::causal_conv(filter, B, u, one, 1);
+  for (unsigned threads : {2u, 3u, 0u}) {
+    hyena::causal_conv(filter, B, u, many, threads);
+    EXPECT_EQ(many, one) << threads;
+  }
+}
+
 // Expects std::invalid_argument whose message contains every fragment.
 template <class F>
 void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {

@@ -127,6 +127,21 @@ TYPED_TEST(HyenaOperator, WorkspaceReuseAndThreadsGiveIdenticalResults) {
   for (int i = 0; i < 4; ++i) EXPECT_EQ(got[i], expected) << i;
 }
 
+// Work is split in fixed blocks, so the thread count never changes a bit.
+TYPED_TEST(HyenaOperator, ThreadCountDoesNotChangeResults) {
+  using T = TypeParam;
+  const index_t D = 12, L = 700, B = 2;  // L spans several 256-step projection blocks
+  const auto weights = hyena::random_hyena_weights<T>(small_config(D, 3, 1024), 23);
+  const auto u = hyena::test::random_vector<T>(B * L * D, 24);
+  std::vector<std::vector<T>> results;
+  for (unsigned threads : {1u, 2u, 3u, 5u}) {
+    hyena::hyena_options options;
+    options.threads = threads;
+    results.push_back(hyena::hyena_operator<T>(weights, options).forward(B, L, u));
+  }
+  for (std::size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << i;
+}
+
 TYPED_TEST(HyenaOperator, RejectsBadInput) {
   using T = TypeParam;
   const index_t D = 4, Lmax = 16;

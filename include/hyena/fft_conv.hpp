@@ -17,6 +17,7 @@
 #include "detail/type_traits.hpp"
 #include "fft_plan.hpp"
 #include "fft_size.hpp"
+#include "parallel.hpp"
 #include "shape.hpp"
 #include "span.hpp"
 
@@ -88,29 +89,47 @@ class fft_filter {
   std::vector<T> skip_;
 };
 
-/// Per-thread work arrays for FFT convolutions: one padded real row and one
-/// spectrum. Grows on demand and never shrinks, so a workspace reused across
-/// calls allocates only the first time (or when a call needs a larger FFT).
+namespace detail {
+
+/// One thread's arrays for one FFT row: the padded real row and its spectrum.
+template <class T>
+struct fft_row_buffers {
+  fft_real_buffer<T> real;
+  fft_complex_buffer<T> spectrum;
+  void reserve(index_t fft_size) {
+    if (real.size() < fft_size) real.resize(fft_size);
+    if (spectrum.size() < fft_size / 2 + 1) spectrum.resize(fft_size / 2 + 1);
+  }
+};
+
+}  // namespace detail
+
+/// Work arrays for FFT convolutions: one padded real row and one spectrum per
+/// thread. Grows on demand and never shrinks, so a workspace reused across
+/// calls allocates only the first time (or when a call needs a larger FFT or
+/// more threads). One workspace per concurrent call.
 template <class T>
 class fft_conv_workspace {
  public:
   fft_conv_workspace() = default;
-  explicit fft_conv_workspace(index_t fft_size) { reserve(fft_size); }
+  explicit fft_conv_workspace(index_t fft_size, unsigned threads = 1) { reserve(fft_size, threads); }
 
-  void reserve(index_t fft_size) {
-    if (real_.size() < fft_size) real_.resize(fft_size);
-    if (spectrum_.size() < fft_size / 2 + 1) spectrum_.resize(fft_size / 2 + 1);
+  void reserve(index_t fft_size, unsigned threads = 1) {
+    if (slots_.size() < threads) slots_.resize(threads);
+    for (unsigned i = 0; i < threads; ++i) slots_[i].reserve(fft_size);
   }
-  T* real() noexcept { return real_.data(); }
-  std::complex<T>* spectrum() noexcept { return spectrum_.data(); }
+  /// Thread `worker`'s arrays; reserve() must have covered it.
+  detail::fft_row_buffers<T>& slot(unsigned worker) noexcept { return slots_[worker]; }
   /// Bytes held, for memory accounting.
   index_t bytes() const noexcept {
-    return real_.size() * sizeof(T) + spectrum_.size() * sizeof(std::complex<T>);
+    index_t total = 0;
+    for (const auto& s : slots_)
+      total += s.real.size() * sizeof(T) + s.spectrum.size() * sizeof(std::complex<T>);
+    return total;
   }
 
  private:
-  fft_real_buffer<T> real_;
-  fft_complex_buffer<T> spectrum_;
+  std::vector<detail::fft_row_buffers<T>> slots_;
 };
 
 namespace detail {
@@ -133,12 +152,12 @@ inline void multiply_spectra(std::complex<T>* a, const std::complex<T>* b, index
 ///   load(T* dst)        writes the L input samples to dst[0..L);
 ///   store(const T* conv) reads the L filtered samples conv[0..L) (scaled, without skip).
 template <class T, class Load, class Store>
-inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_conv_workspace<T>& ws,
+inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_buffers<T>& buffers,
                          Load&& load, Store&& store) {
   const real_fft<T>& fft = filter.fft();
   const index_t n = fft.size(), length = filter.length();
-  T* real = ws.real();
-  std::complex<T>* spectrum = ws.spectrum();
+  T* real = buffers.real.data();
+  std::complex<T>* spectrum = buffers.spectrum.data();
   load(real);
   std::fill(real + length, real + n, T(0));
   fft.forward(real, spectrum);
@@ -153,40 +172,46 @@ inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_conv_
 /// filter of its channel (see the top of this header).
 ///
 /// u, y: [batch][filter.channels()][filter.length()]; y may be u itself
-/// (in place) but must not partially overlap it. O(B C n log n) time, no
-/// allocation beyond growing `workspace` to the filter's FFT size. Safe to
-/// call from many threads at once, each with its own workspace.
+/// (in place) but must not partially overlap it. O(B C n log n) time split
+/// over `threads` threads (0: all hardware threads) by rows; no allocation
+/// beyond growing `workspace`. Results do not depend on the thread count.
+/// Safe to call from many threads at once, each with its own workspace.
 /// Throws std::invalid_argument if batch is 0 or a span's size differs from
 /// batch*channels*length.
 template <class T>
 void causal_conv(const fft_filter<T>& filter, index_t batch,
                  detail::type_identity_t<span<const T>> u, detail::type_identity_t<span<T>> y,
-                 fft_conv_workspace<T>& workspace) {
+                 fft_conv_workspace<T>& workspace, unsigned threads = 1) {
   const signal_shape shape{batch, filter.channels(), filter.length()};
   detail::require_positive(batch, "causal_conv", "batch");
   detail::require_size(u.size(), shape.elements(), "causal_conv", "u", shape.describe());
   detail::require_size(y.size(), shape.elements(), "causal_conv", "y", shape.describe());
-  workspace.reserve(filter.fft_size());
+  threads = static_cast<unsigned>(std::min<index_t>(resolve_threads(threads), shape.rows()));
+  workspace.reserve(filter.fft_size(), threads);
   const index_t length = shape.length;
-  for (index_t row = 0; row < shape.rows(); ++row) {
-    const index_t c = row % shape.channels;
-    const T* ur = u.data() + row * length;
-    T* yr = y.data() + row * length;
-    const T d = filter.skip(c);
-    detail::fft_conv_row(
-        filter, c, workspace, [&](T* dst) { std::copy(ur, ur + length, dst); },
-        [&](const T* conv) {
-          for (index_t t = 0; t < length; ++t) yr[t] = conv[t] + d * ur[t];
-        });
-  }
+  detail::parallel_for(shape.rows(), threads, [&](index_t first, index_t last, unsigned worker) {
+    auto& buffers = workspace.slot(worker);
+    for (index_t row = first; row < last; ++row) {
+      const index_t c = row % shape.channels;
+      const T* ur = u.data() + row * length;
+      T* yr = y.data() + row * length;
+      const T d = filter.skip(c);
+      detail::fft_conv_row(
+          filter, c, buffers, [&](T* dst) { std::copy(ur, ur + length, dst); },
+          [&](const T* conv) {
+            for (index_t t = 0; t < length; ++t) yr[t] = conv[t] + d * ur[t];
+          });
+    }
+  });
 }
 
 /// As above with a temporary workspace (allocates once per call).
 template <class T>
 void causal_conv(const fft_filter<T>& filter, index_t batch,
-                 detail::type_identity_t<span<const T>> u, detail::type_identity_t<span<T>> y) {
+                 detail::type_identity_t<span<const T>> u, detail::type_identity_t<span<T>> y,
+                 unsigned threads = 1) {
   fft_conv_workspace<T> workspace;
-  causal_conv(filter, batch, u, y, workspace);
+  causal_conv(filter, batch, u, y, workspace, threads);
 }
 
 }  // namespace hyena

@@ -10,6 +10,7 @@
 #include "hyena_operator.hpp"
 #include "hyena_weights.hpp"
 #include "implicit_filter.hpp"
+#include "parallel.hpp"
 #include "positional_features.hpp"
 #include "safetensors.hpp"
 #include "shape.hpp"

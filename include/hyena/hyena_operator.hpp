@@ -27,6 +27,7 @@
 #include "fft_plan.hpp"
 #include "hyena_weights.hpp"
 #include "implicit_filter.hpp"
+#include "parallel.hpp"
 #include "short_conv.hpp"
 #include "span.hpp"
 
@@ -42,6 +43,9 @@ struct hyena_options {
   fft_planning planning = fft_planning::estimate;
   /// Prepared filters are cached for this many distinct input lengths (LRU).
   index_t filter_cache_capacity = 4;
+  /// Threads per forward call (0: every hardware thread). Work is split in
+  /// fixed blocks, so results are bit-identical for every thread count.
+  unsigned threads = 0;
 };
 
 /// The long filters of every step, prepared for FFT convolution at one length.
@@ -51,10 +55,10 @@ struct hyena_prepared_filters {
   std::vector<fft_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
 };
 
-/// Reusable buffers for hyena_operator::forward: one per thread calling
-/// forward at once. Grows to the largest call it has served, then allocates
-/// nothing: (N+1)*D*L values for the streams of one batch element plus one
-/// FFT row.
+/// Reusable buffers for hyena_operator::forward: one per concurrent forward
+/// call. Grows to the largest call it has served, then allocates nothing:
+/// (N+1)*D*L values for the streams of one batch element plus one FFT row
+/// per thread.
 template <class T>
 class hyena_workspace {
  public:
@@ -126,8 +130,9 @@ class hyena_operator {
 
   /// out = Hyena(u). u, out: [batch][length][d_model]; 1 <= length <=
   /// max_length() (longer inputs are rejected, where the reference truncates
-  /// silently). out must not overlap u. Time O(B (N+1) D (D L + L log L)).
-  /// Const and thread-safe: call from many threads, each with its own workspace.
+  /// silently). out must not overlap u. Time O(B (N+1) D (D L + L log L)),
+  /// split over options().threads threads. Const and thread-safe: call from
+  /// many threads, each with its own workspace.
   /// Throws std::invalid_argument on zero sizes, length > max_length or spans
   /// whose size is not batch*length*d_model.
   void forward(index_t batch, index_t length, detail::type_identity_t<span<const T>> u,
@@ -143,52 +148,79 @@ class hyena_operator {
     const auto filters = prepared_filters(length);
     const index_t stream_elements = detail::checked_mul(S, L, "streams*length");
     if (ws.streams_.size() < stream_elements) ws.streams_.resize(stream_elements);
-    ws.conv_.reserve(filters->steps.front().fft_size());
+    const unsigned threads = resolve_threads(options_.threads);
+    ws.conv_.reserve(filters->steps.front().fft_size(), threads);
 
     const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
+    const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
     const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
     const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
+    // Time is cut into fixed blocks for the projections (not into one block
+    // per thread) so each GEMM, and hence every rounding, is the same
+    // whatever the thread count.
+    constexpr index_t time_block = 256;
+    const index_t time_blocks = (L + time_block - 1) / time_block;
+    auto each_time_block = [&](auto&& gemm) {
+      detail::parallel_for(time_blocks, threads, [&](index_t first, index_t last, unsigned) {
+        for (index_t blk = first; blk < last; ++blk) {
+          const index_t t0 = blk * time_block;
+          gemm(Eigen::Index(t0), Eigen::Index(std::min(time_block, L - t0)));
+        }
+      });
+    };
     T* streams = ws.streams_.data();
     for (index_t b = 0; b < batch; ++b) {
       // 1. Input projection straight into channel-major streams: as an
-      //    L x S column-major matrix, p(t, c) = sum_d u[t][d] W_in[c][d].
+      //    L x S column-major matrix, p(t, c) = sum_d u[t][d] W_in[c][d] + b_in[c].
       const Eigen::Map<const matrix> u_b(u.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
       Eigen::Map<matrix> p(streams, Eigen::Index(L), Eigen::Index(S));
-      p.noalias() = u_b.transpose() * w_in.transpose();
-      for (index_t c = 0; c < S; ++c) p.col(Eigen::Index(c)).array() += w_.in_proj_bias[c];
-      // 2. Short depthwise convolution, in place.
-      short_causal_conv<T>(w_.short_filter_weight, w_.short_filter_bias, w_.short_filter_size, {1, S, L},
-                           span<const T>(streams, stream_elements), span<T>(streams, stream_elements));
-      // 3-5. The gated recurrence, in place on v (the last stream). Gating is
-      //      fused into the copy that feeds the FFT, the skip and (last step)
-      //      the output gate into the pass after the inverse FFT.
+      each_time_block([&](Eigen::Index t0, Eigen::Index n) {
+        p.middleRows(t0, n).noalias() = u_b.middleCols(t0, n).transpose() * w_in.transpose();
+        p.middleRows(t0, n).rowwise() += b_in.transpose();
+      });
+      // 2. Short depthwise convolution, in place, split by channel.
+      const index_t K = w_.short_filter_size;
+      detail::parallel_for(S, threads, [&](index_t c0, index_t c1, unsigned) {
+        const span<T> rows(streams + c0 * L, (c1 - c0) * L);
+        short_causal_conv<T>(span<const T>(w_.short_filter_weight.data() + c0 * K, (c1 - c0) * K),
+                             span<const T>(w_.short_filter_bias.data() + c0, c1 - c0), K, {1, c1 - c0, L},
+                             rows, rows);
+      });
+      // 3-5. The gated recurrence, in place on v (the last stream), split by
+      //      channel. Gating is fused into the copy that feeds the FFT, the
+      //      skip and (last step) the output gate into the pass after it.
       T* v = streams + N * D * L;
       for (index_t o = 0; o + 1 < N; ++o) {
         const T* x = streams + (N - 1 - o) * D * L;
+        const T* x0 = streams;
         const bool last = o + 2 == N;
-        const T* x0 = streams;  // output gate
         const fft_filter<T>& k = filters->steps[o];
-        for (index_t d = 0; d < D; ++d) {
-          T* vd = v + d * L;
-          const T* xd = x + d * L;
-          const T* x0d = x0 + d * L;
-          const T skip = k.skip(d);
-          detail::fft_conv_row(
-              k, d, ws.conv_, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
-              [&](const T* conv) {
-                if (last)
-                  for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * (vd[t] * xd[t])) * x0d[t];
-                else
-                  for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * (vd[t] * xd[t]);
-              });
-        }
+        detail::parallel_for(D, threads, [&](index_t d0, index_t d1, unsigned worker) {
+          auto& buffers = ws.conv_.slot(worker);
+          for (index_t d = d0; d < d1; ++d) {
+            T* vd = v + d * L;
+            const T* xd = x + d * L;
+            const T* x0d = x0 + d * L;
+            const T skip = k.skip(d);
+            detail::fft_conv_row(
+                k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
+                [&](const T* conv) {
+                  if (last)
+                    for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * (vd[t] * xd[t])) * x0d[t];
+                  else
+                    for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * (vd[t] * xd[t]);
+                });
+          }
+        });
       }
       // 6-7. Output projection back to [length][d_model]: as a D x L
       //      column-major matrix, out(e, t) = sum_d W_out[e][d] y[d][t] + b_out[e].
       const Eigen::Map<const matrix> y(v, Eigen::Index(L), Eigen::Index(D));
       Eigen::Map<matrix> out_b(out.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
-      out_b.noalias() = w_out * y.transpose();
-      out_b.colwise() += b_out;
+      each_time_block([&](Eigen::Index t0, Eigen::Index n) {
+        out_b.middleCols(t0, n).noalias() = w_out * y.middleRows(t0, n).transpose();
+        out_b.middleCols(t0, n).colwise() += b_out;
+      });
     }
   }
 
