@@ -1,0 +1,76 @@
+// The FFT causal convolution against its floor: a bare r2c + c2r pair of the
+// same size and batch, with the same thread split, measured in the same run.
+#include <hyena/fft_conv.hpp>
+#include <hyena/parallel.hpp>
+
+#include <benchmark/benchmark.h>
+
+#include <vector>
+
+#include "support/ratio_reporter.hpp"
+
+namespace {
+
+using hyena::index_t;
+constexpr index_t channels = 768;
+
+std::vector<float> ramp(index_t n, float scale) {
+  std::vector<float> v(n);
+  for (index_t i = 0; i < n; ++i) v[i] = scale * float((i * 7919) % 1000) / 1000.0f - 0.5f;
+  return v;
+}
+
+void set_counters(benchmark::State& state, index_t length, double workspace_bytes) {
+  state.counters["tokens/s"] =
+      benchmark::Counter(double(length) * double(state.iterations()), benchmark::Counter::kIsRate);
+  state.counters["workspace_bytes"] = workspace_bytes;
+}
+
+void BM_fft_conv(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  const unsigned threads = unsigned(state.range(2));
+  const auto k = ramp(channels * L, 0.01f), u = ramp(channels * L, 1.0f), skip = ramp(channels, 1.0f);
+  std::vector<float> y(u.size());
+  const hyena::fft_filter<float> filter(channels, L, k, skip);
+  hyena::fft_conv_workspace<float> ws(filter.fft_size(), threads);
+  for (auto _ : state) {
+    hyena::causal_conv(filter, 1, u, y, ws, threads);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, L, double(ws.bytes()));
+}
+
+// The floor: per row, forward and inverse FFT of the padded size, nothing else.
+void BM_fft_floor(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  const unsigned threads = unsigned(state.range(2));
+  const auto fft = hyena::real_fft<float>::shared(hyena::causal_conv_fft_size(L));
+  std::vector<hyena::fft_real_buffer<float>> real(threads, hyena::fft_real_buffer<float>(fft->size(), 0.5f));
+  std::vector<hyena::fft_complex_buffer<float>> spec(threads, hyena::fft_complex_buffer<float>(fft->spectrum_size()));
+  for (auto _ : state) {
+    hyena::detail::parallel_for(channels, threads, [&](index_t first, index_t last, unsigned w) {
+      for (index_t row = first; row < last; ++row) {
+        fft->forward(real[w].data(), spec[w].data());
+        fft->inverse(spec[w].data(), real[w].data());
+      }
+    });
+    benchmark::ClobberMemory();
+  }
+  set_counters(state, L, double(threads) * double(fft->size() * sizeof(float) + fft->spectrum_size() * 8));
+}
+
+void lengths(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"L", "C", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (long threads : {1, 2})
+    for (long L = 1024; L <= 65536; L *= 2) b->Args({L, long(channels), threads});
+}
+
+BENCHMARK(BM_fft_conv)->Apply(lengths);
+BENCHMARK(BM_fft_floor)->Apply(lengths);
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  return hyena::bench::run_with_ratios(argc, argv, {{"BM_fft_conv/", "BM_fft_floor/", "FFT convolution / bare r2c+c2r floor"}});
+}
