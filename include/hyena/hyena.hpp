@@ -7,6 +7,7 @@
 #include "fft_conv.hpp"
 #include "fft_plan.hpp"
 #include "fft_size.hpp"
+#include "hyena_loader.hpp"
 #include "hyena_operator.hpp"
 #include "hyena_weights.hpp"
 #include "implicit_filter.hpp"

@@ -55,6 +55,19 @@ struct hyena_prepared_filters {
   std::vector<fft_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
 };
 
+/// Optional copies of every intermediate stage of a forward call, for
+/// checking a port stage by stage against the reference's dumps. All are
+/// channel-major [batch][channels][length]; filling them costs copies only
+/// when a trace is passed.
+template <class T>
+struct hyena_trace {
+  std::vector<T> in_proj;                  ///< [B][(N+1)D][L]: the projection, before the short conv
+  std::vector<T> short_conv;               ///< [B][(N+1)D][L]
+  std::vector<std::vector<T>> step_in;     ///< [N-1] x [B][D][L]: g = v ⊙ x_{N-1-o}
+  std::vector<std::vector<T>> step_out;    ///< [N-1] x [B][D][L]: k_o * g + D_o ⊙ g
+  std::vector<T> out_proj_in;              ///< [B][D][L]: y = v ⊙ x_0
+};
+
 /// Reusable buffers for hyena_operator::forward: one per concurrent forward
 /// call. Grows to the largest call it has served, then allocates nothing:
 /// (N+1)*D*L values for the streams of one batch element plus one FFT row
@@ -135,8 +148,10 @@ class hyena_operator {
   /// many threads, each with its own workspace.
   /// Throws std::invalid_argument on zero sizes, length > max_length or spans
   /// whose size is not batch*length*d_model.
+  /// With `trace`, every intermediate stage is also copied into it.
   void forward(index_t batch, index_t length, detail::type_identity_t<span<const T>> u,
-               detail::type_identity_t<span<T>> out, hyena_workspace<T>& ws) const {
+               detail::type_identity_t<span<T>> out, hyena_workspace<T>& ws,
+               hyena_trace<T>* trace = nullptr) const {
     detail::require_positive(batch, "hyena_operator::forward", "batch");
     check_length(length, "forward");
     const index_t D = w_.d_model, N = w_.order, S = w_.streams(), L = length;
@@ -169,7 +184,18 @@ class hyena_operator {
       });
     };
     T* streams = ws.streams_.data();
+    if (trace != nullptr) {
+      trace->in_proj.assign(batch * stream_elements, T(0));
+      trace->short_conv.assign(batch * stream_elements, T(0));
+      trace->step_in.assign(N - 1, std::vector<T>(batch * D * L));
+      trace->step_out.assign(N - 1, std::vector<T>(batch * D * L));
+      trace->out_proj_in.assign(batch * D * L, T(0));
+    }
     for (index_t b = 0; b < batch; ++b) {
+      // Copies `count` values into the trace's stage `to`, at batch element b.
+      auto record = [&](std::vector<T>& to, const T* from, index_t count) {
+        std::copy_n(from, count, to.data() + b * count);
+      };
       // 1. Input projection straight into channel-major streams: as an
       //    L x S column-major matrix, p(t, c) = sum_d u[t][d] W_in[c][d] + b_in[c].
       const Eigen::Map<const matrix> u_b(u.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
@@ -178,6 +204,7 @@ class hyena_operator {
         p.middleRows(t0, n).noalias() = u_b.middleCols(t0, n).transpose() * w_in.transpose();
         p.middleRows(t0, n).rowwise() += b_in.transpose();
       });
+      if (trace != nullptr) record(trace->in_proj, streams, stream_elements);
       // 2. Short depthwise convolution, in place, split by channel.
       const index_t K = w_.short_filter_size;
       detail::parallel_for(S, threads, [&](index_t c0, index_t c1, unsigned) {
@@ -186,6 +213,7 @@ class hyena_operator {
                              span<const T>(w_.short_filter_bias.data() + c0, c1 - c0), K, {1, c1 - c0, L},
                              rows, rows);
       });
+      if (trace != nullptr) record(trace->short_conv, streams, stream_elements);
       // 3-5. The gated recurrence, in place on v (the last stream), split by
       //      channel. Gating is fused into the copy that feeds the FFT, the
       //      skip and (last step) the output gate into the pass after it.
@@ -193,8 +221,14 @@ class hyena_operator {
       for (index_t o = 0; o + 1 < N; ++o) {
         const T* x = streams + (N - 1 - o) * D * L;
         const T* x0 = streams;
-        const bool last = o + 2 == N;
+        // The output gate rides on the last step's store, except when tracing
+        // (step_out is recorded before the gate then).
+        const bool last = o + 2 == N && trace == nullptr;
         const fft_filter<T>& k = filters->steps[o];
+        if (trace != nullptr) {
+          T* g = trace->step_in[o].data() + b * D * L;
+          for (index_t i = 0; i < D * L; ++i) g[i] = v[i] * x[i];
+        }
         detail::parallel_for(D, threads, [&](index_t d0, index_t d1, unsigned worker) {
           auto& buffers = ws.conv_.slot(worker);
           for (index_t d = d0; d < d1; ++d) {
@@ -212,7 +246,13 @@ class hyena_operator {
                 });
           }
         });
+        if (trace != nullptr) {
+          record(trace->step_out[o], v, D * L);
+          if (o + 2 == N)
+            for (index_t i = 0; i < D * L; ++i) v[i] *= x0[i];
+        }
       }
+      if (trace != nullptr) record(trace->out_proj_in, v, D * L);
       // 6-7. Output projection back to [length][d_model]: as a D x L
       //      column-major matrix, out(e, t) = sum_d W_out[e][d] y[d][t] + b_out[e].
       const Eigen::Map<const matrix> y(v, Eigen::Index(L), Eigen::Index(D));

@@ -63,3 +63,22 @@ double fft_tolerance(std::size_t fft_size) {
 }
 
 }  // namespace hyena::test
+
+#include <cstdio>
+#include <cstdlib>
+#include <string>
+
+#include <gtest/gtest.h>
+
+namespace hyena::test {
+
+/// EXPECT err <= tolerance; with HYENA_PRINT_ERRORS set in the environment
+/// also prints both, so the margins behind the stated tolerances can be read off.
+inline void expect_error_within(double err, double tolerance, const std::string& what) {
+  if (std::getenv("HYENA_PRINT_ERRORS") != nullptr)
+    std::printf("[error] %-48s %10.3g  (tolerance %9.3g, %5.1fx margin)\n", what.c_str(), err, tolerance,
+                err > 0 ? tolerance / err : 0.0);
+  EXPECT_LE(err, tolerance) << what;
+}
+
+}  // namespace hyena::test
