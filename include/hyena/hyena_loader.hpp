@@ -1,6 +1,7 @@
 // hyena/hyena_loader.hpp: a Hyena operator from a PyTorch state_dict saved as safetensors (SPEC §2).
 #pragma once
 
+#include <algorithm>
 #include <string>
 #include <vector>
 
@@ -72,13 +73,25 @@ hyena_weights<T> load_hyena_weights(const safetensors_file& file, const std::str
   f.width = M;
   f.first_weight = file.read<T>(key(mlp + "0.weight"));
   f.first_bias = file.read<T>(key(mlp + "0.bias"), {M});
-  // R inner layers: Linear at 2, 4, .., 2R, each with a bias; the last Linear
-  // (index 2R+2) has none. Walk up while the next Linear has a bias.
-  index_t last = 2;
-  while (file.contains(key(detail::concat(mlp, last, ".bias")))) {
-    f.inner_weights.push_back(file.read<T>(key(detail::concat(mlp, last, ".weight")), {M, M}));
-    f.inner_biases.push_back(file.read<T>(key(detail::concat(mlp, last, ".bias")), {M}));
-    last += 2;
+  // R inner layers: Linears at 2, 4, .., 2R, each with a bias, then the final
+  // Linear at 2R+2 without one. The final index is the highest Linear weight
+  // present, unless that one has a bias: then the final Linear is missing.
+  index_t last = 0;
+  const std::string mlp_prefix = key(mlp);
+  for (const auto& name : file.names()) {
+    if (name.compare(0, mlp_prefix.size(), mlp_prefix) != 0) continue;
+    const std::string rest = name.substr(mlp_prefix.size());
+    const auto dot = rest.find('.');
+    if (dot == 0 || dot == std::string::npos || rest.substr(dot) != ".weight") continue;
+    if (rest.find_first_not_of("0123456789") != dot || dot > 6) continue;
+    last = std::max<index_t>(last, std::stoul(rest.substr(0, dot)));
+  }
+  if (last == 0 || last % 2 != 0 || file.contains(key(detail::concat(mlp, last, ".bias"))))
+    fail(detail::concat(mlp, last == 0 ? 2 : last + 2, ".weight"),
+         "missing: the filter MLP's final Linear (no bias) is not in the file");
+  for (index_t i = 2; i < last; i += 2) {
+    f.inner_weights.push_back(file.read<T>(key(detail::concat(mlp, i, ".weight")), {M, M}));
+    f.inner_biases.push_back(file.read<T>(key(detail::concat(mlp, i, ".bias")), {M}));
   }
   const std::string last_name = detail::concat(mlp, last, ".weight");
   const auto& last_shape = shape_of(last_name);
@@ -109,6 +122,39 @@ hyena_weights<T> load_hyena_weights(const safetensors_file& file, const std::str
     fail(mlp + "1.freq", detail::concat("missing: no sine frequency key (", mlp, "{1,3,..}.freq) is present"));
   w.validate();
   return w;
+}
+
+/// Adds every tensor of `w` to `writer` under the reference's key names and
+/// shapes (the inverse of load_hyena_weights; the tied frequency is written
+/// once, as PyTorch's named_parameters() lists it, under slot 1).
+template <class T>
+void save_hyena_weights(const hyena_weights<T>& w, safetensors_writer& writer, const std::string& prefix = "") {
+  w.validate();
+  const index_t D = w.d_model, S = w.streams();
+  const auto& f = w.filter;
+  const index_t M = f.width, E = f.emb_dim(), Lmax = f.max_length(), F = f.channels;
+  auto put = [&](const std::string& name, std::vector<index_t> shape, const std::vector<T>& data) {
+    writer.add(prefix + name, std::move(shape), span<const T>(data.data(), data.size()));
+  };
+  put("in_proj.weight", {S, D}, w.in_proj_weight);
+  put("in_proj.bias", {S}, w.in_proj_bias);
+  put("out_proj.weight", {D, D}, w.out_proj_weight);
+  put("out_proj.bias", {D}, w.out_proj_bias);
+  put("short_filter.weight", {S, 1, w.short_filter_size}, w.short_filter_weight);
+  put("short_filter.bias", {S}, w.short_filter_bias);
+  put("filter_fn.bias", {F}, f.bias);
+  put("filter_fn.pos_emb.z", {1, Lmax, E}, f.positions.z);
+  put("filter_fn.pos_emb.t", {1, Lmax, 1}, f.positions.t);
+  const std::string mlp = "filter_fn.implicit_filter.";
+  put(mlp + "0.weight", {M, E}, f.first_weight);
+  put(mlp + "0.bias", {M}, f.first_bias);
+  put(mlp + "1.freq", {1, M}, f.frequency);
+  for (index_t j = 0; j < f.inner_layers(); ++j) {
+    put(detail::concat(mlp, 2 * j + 2, ".weight"), {M, M}, f.inner_weights[j]);
+    put(detail::concat(mlp, 2 * j + 2, ".bias"), {M}, f.inner_biases[j]);
+  }
+  put(detail::concat(mlp, 2 * f.inner_layers() + 2, ".weight"), {F, M}, f.last_weight);
+  put("filter_fn.modulation.deltas", {1, 1, F}, f.deltas);
 }
 
 /// load_hyena_weights() from a file path, made into an operator.
