@@ -164,6 +164,17 @@ TYPED_TEST(HyenaOperator, RejectsBadInput) {
   EXPECT_NE(message([&] { op.forward(1, 16, hyena::span<const T>(u.data(), 64), hyena::span<T>(out.data(), 63), ws); })
                 .find("out has 63"),
             std::string::npos);
+  // The stage API checks its spans too.
+  std::vector<T> streams(3 * D * 10), y(D * 10), u_b(10 * D);
+  EXPECT_NE(message([&] { op.project_in(10, hyena::span<const T>(u_b.data(), 39), streams); }).find("u_b has 39"),
+            std::string::npos);
+  EXPECT_NE(message([&] { op.short_conv(11, streams); }).find("streams has 120 elements, expected 132"),
+            std::string::npos);
+  EXPECT_NE(message([&] { op.project_out(10, y, hyena::span<T>(u_b.data(), 41)); }).find("out_b has 41"),
+            std::string::npos);
+  hyena::fft_conv_workspace<T> conv_ws;
+  EXPECT_NE(message([&] { op.mix(*op.prepared_filters(9), streams, conv_ws); }).find("streams has 120 elements"),
+            std::string::npos);
   auto broken = weights;
   broken.out_proj_bias.pop_back();
   EXPECT_NE(message([&] { hyena::hyena_operator<T> bad(broken); }).find("out_proj_bias has 3 elements"),

@@ -154,36 +154,16 @@ class hyena_operator {
                hyena_trace<T>* trace = nullptr) const {
     detail::require_positive(batch, "hyena_operator::forward", "batch");
     check_length(length, "forward");
-    const index_t D = w_.d_model, N = w_.order, S = w_.streams(), L = length;
+    const index_t D = w_.d_model, N = w_.order, L = length;
     const index_t elements = detail::checked_mul(batch, length, D, "batch*length*d_model");
     const std::string shape = detail::concat("batch*length*d_model = ", batch, "*", length, "*", D);
     detail::require_size(u.size(), elements, "hyena_operator::forward", "u", shape);
     detail::require_size(out.size(), elements, "hyena_operator::forward", "out", shape);
 
     const auto filters = prepared_filters(length);
-    const index_t stream_elements = detail::checked_mul(S, L, "streams*length");
+    const index_t stream_elements = detail::checked_mul(w_.streams(), L, "streams*length");
     if (ws.streams_.size() < stream_elements) ws.streams_.resize(stream_elements);
-    const unsigned threads = resolve_threads(options_.threads);
-    ws.conv_.reserve(filters->steps.front().fft_size(), threads);
-
-    const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
-    const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
-    const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
-    const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
-    // Time is cut into fixed blocks for the projections (not into one block
-    // per thread) so each GEMM, and hence every rounding, is the same
-    // whatever the thread count.
-    constexpr index_t time_block = 256;
-    const index_t time_blocks = (L + time_block - 1) / time_block;
-    auto each_time_block = [&](auto&& gemm) {
-      detail::parallel_for(time_blocks, threads, [&](index_t first, index_t last, unsigned) {
-        for (index_t blk = first; blk < last; ++blk) {
-          const index_t t0 = blk * time_block;
-          gemm(Eigen::Index(t0), Eigen::Index(std::min(time_block, L - t0)));
-        }
-      });
-    };
-    T* streams = ws.streams_.data();
+    const span<T> streams(ws.streams_.data(), stream_elements);
     if (trace != nullptr) {
       trace->in_proj.assign(batch * stream_elements, T(0));
       trace->short_conv.assign(batch * stream_elements, T(0));
@@ -192,76 +172,127 @@ class hyena_operator {
       trace->out_proj_in.assign(batch * D * L, T(0));
     }
     for (index_t b = 0; b < batch; ++b) {
-      // Copies `count` values into the trace's stage `to`, at batch element b.
       auto record = [&](std::vector<T>& to, const T* from, index_t count) {
         std::copy_n(from, count, to.data() + b * count);
       };
-      // 1. Input projection straight into channel-major streams: as an
-      //    L x S column-major matrix, p(t, c) = sum_d u[t][d] W_in[c][d] + b_in[c].
-      const Eigen::Map<const matrix> u_b(u.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
-      Eigen::Map<matrix> p(streams, Eigen::Index(L), Eigen::Index(S));
-      each_time_block([&](Eigen::Index t0, Eigen::Index n) {
-        p.middleRows(t0, n).noalias() = u_b.middleCols(t0, n).transpose() * w_in.transpose();
-        p.middleRows(t0, n).rowwise() += b_in.transpose();
-      });
-      if (trace != nullptr) record(trace->in_proj, streams, stream_elements);
-      // 2. Short depthwise convolution, in place, split by channel.
-      const index_t K = w_.short_filter_size;
-      detail::parallel_for(S, threads, [&](index_t c0, index_t c1, unsigned) {
-        const span<T> rows(streams + c0 * L, (c1 - c0) * L);
-        short_causal_conv<T>(span<const T>(w_.short_filter_weight.data() + c0 * K, (c1 - c0) * K),
-                             span<const T>(w_.short_filter_bias.data() + c0, c1 - c0), K, {1, c1 - c0, L},
-                             rows, rows);
-      });
-      if (trace != nullptr) record(trace->short_conv, streams, stream_elements);
-      // 3-5. The gated recurrence, in place on v (the last stream), split by
-      //      channel. Gating is fused into the copy that feeds the FFT, the
-      //      skip and (last step) the output gate into the pass after it.
-      T* v = streams + N * D * L;
-      for (index_t o = 0; o + 1 < N; ++o) {
-        const T* x = streams + (N - 1 - o) * D * L;
-        const T* x0 = streams;
-        // The output gate rides on the last step's store, except when tracing
-        // (step_out is recorded before the gate then).
-        const bool last = o + 2 == N && trace == nullptr;
-        const fft_filter<T>& k = filters->steps[o];
-        if (trace != nullptr) {
-          T* g = trace->step_in[o].data() + b * D * L;
-          for (index_t i = 0; i < D * L; ++i) g[i] = v[i] * x[i];
-        }
-        detail::parallel_for(D, threads, [&](index_t d0, index_t d1, unsigned worker) {
-          auto& buffers = ws.conv_.slot(worker);
-          for (index_t d = d0; d < d1; ++d) {
-            T* vd = v + d * L;
-            const T* xd = x + d * L;
-            const T* x0d = x0 + d * L;
-            const T skip = k.skip(d);
-            detail::fft_conv_row(
-                k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
-                [&](const T* conv) {
-                  if (last)
-                    for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * (vd[t] * xd[t])) * x0d[t];
-                  else
-                    for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * (vd[t] * xd[t]);
-                });
-          }
-        });
-        if (trace != nullptr) {
-          record(trace->step_out[o], v, D * L);
-          if (o + 2 == N)
-            for (index_t i = 0; i < D * L; ++i) v[i] *= x0[i];
-        }
-      }
-      if (trace != nullptr) record(trace->out_proj_in, v, D * L);
-      // 6-7. Output projection back to [length][d_model]: as a D x L
-      //      column-major matrix, out(e, t) = sum_d W_out[e][d] y[d][t] + b_out[e].
-      const Eigen::Map<const matrix> y(v, Eigen::Index(L), Eigen::Index(D));
-      Eigen::Map<matrix> out_b(out.data() + b * L * D, Eigen::Index(D), Eigen::Index(L));
-      each_time_block([&](Eigen::Index t0, Eigen::Index n) {
-        out_b.middleCols(t0, n).noalias() = w_out * y.middleRows(t0, n).transpose();
-        out_b.middleCols(t0, n).colwise() += b_out;
-      });
+      project_in(L, u.subspan(b * L * D, L * D), streams);
+      if (trace != nullptr) record(trace->in_proj, streams.data(), stream_elements);
+      short_conv(L, streams);
+      if (trace != nullptr) record(trace->short_conv, streams.data(), stream_elements);
+      mix(*filters, streams, ws.conv_, trace, b);
+      const span<const T> y = streams.subspan(N * D * L, D * L);
+      if (trace != nullptr) record(trace->out_proj_in, y.data(), D * L);
+      project_out(L, y, out.subspan(b * L * D, L * D));
     }
+  }
+
+  // The stages forward() composes, one batch element at a time, public for
+  // per-stage benchmarks and checks. `streams` is [(N+1)D][length],
+  // channel-major: x_0 .. x_{N-1}, then v. Each stage splits its work over
+  // options().threads threads and throws std::invalid_argument on spans of
+  // the wrong size.
+
+  /// Stage 1: streams(c, t) = sum_d u_b[t][d] W_in[c][d] + b_in[c], for one
+  /// batch element u_b [length][d_model]. One GEMM per fixed block of 256
+  /// time steps, so the rounding does not depend on the thread count.
+  void project_in(index_t length, detail::type_identity_t<span<const T>> u_b,
+                  detail::type_identity_t<span<T>> streams) const {
+    const index_t D = w_.d_model, S = w_.streams(), L = length;
+    check_length(L, "project_in");
+    require_span("project_in", "u_b", u_b.size(), L * D, L);
+    require_span("project_in", "streams", streams.size(), S * L, L);
+    const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
+    const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
+    const Eigen::Map<const matrix> u(u_b.data(), Eigen::Index(D), Eigen::Index(L));
+    Eigen::Map<matrix> p(streams.data(), Eigen::Index(L), Eigen::Index(S));  // p(t, c): column c is stream c
+    for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
+      p.middleRows(t0, n).noalias() = u.middleCols(t0, n).transpose() * w_in.transpose();
+      p.middleRows(t0, n).rowwise() += b_in.transpose();
+    });
+  }
+
+  /// Stage 2: the depthwise short convolution, in place on all streams.
+  void short_conv(index_t length, detail::type_identity_t<span<T>> streams) const {
+    const index_t S = w_.streams(), L = length, K = w_.short_filter_size;
+    check_length(L, "short_conv");
+    require_span("short_conv", "streams", streams.size(), S * L, L);
+    detail::parallel_for(S, threads(), [&](index_t c0, index_t c1, unsigned) {
+      const span<T> rows = streams.subspan(c0 * L, (c1 - c0) * L);
+      short_causal_conv<T>(span<const T>(w_.short_filter_weight.data() + c0 * K, (c1 - c0) * K),
+                           span<const T>(w_.short_filter_bias.data() + c0, c1 - c0), K, {1, c1 - c0, L}, rows,
+                           rows);
+    });
+  }
+
+  /// Stages 3-6, the mixer core: for o = 0..N-2, v = k_o * (v ⊙ x_{N-1-o}) +
+  /// D_o ⊙ (v ⊙ x_{N-1-o}), then y = v ⊙ x_0, in place: y ends in the v
+  /// stream. Gating is fused into the copy that feeds each forward FFT, the
+  /// skip and (last step) the output gate into the pass after the inverse,
+  /// so each step sweeps memory once. Split by channel across threads.
+  void mix(const hyena_prepared_filters<T>& filters, detail::type_identity_t<span<T>> streams,
+           fft_conv_workspace<T>& conv_ws, hyena_trace<T>* trace = nullptr, index_t trace_batch = 0) const {
+    const index_t D = w_.d_model, N = w_.order, L = filters.length;
+    check_length(L, "mix");
+    require_span("mix", "streams", streams.size(), w_.streams() * L, L);
+    if (filters.steps.size() + 1 != N)
+      detail::throw_invalid("hyena::hyena_operator::mix: filters have ", filters.steps.size(),
+                            " steps, expected order-1 = ", N - 1);
+    const unsigned n_threads = threads();
+    conv_ws.reserve(filters.steps.front().fft_size(), n_threads);
+    T* v = streams.data() + N * D * L;
+    const T* x0 = streams.data();
+    for (index_t o = 0; o + 1 < N; ++o) {
+      const T* x = streams.data() + (N - 1 - o) * D * L;
+      // The output gate rides on the last step's store, except when tracing
+      // (step_out is recorded before the gate then).
+      const bool gate_output = o + 2 == N && trace == nullptr;
+      const fft_filter<T>& k = filters.steps[o];
+      if (trace != nullptr) {
+        T* g = trace->step_in[o].data() + trace_batch * D * L;
+        for (index_t i = 0; i < D * L; ++i) g[i] = v[i] * x[i];
+      }
+      detail::parallel_for(D, n_threads, [&](index_t d0, index_t d1, unsigned worker) {
+        auto& buffers = conv_ws.slot(worker);
+        for (index_t d = d0; d < d1; ++d) {
+          T* vd = v + d * L;
+          const T* xd = x + d * L;
+          const T* x0d = x0 + d * L;
+          const T skip = k.skip(d);
+          detail::fft_conv_row(
+              k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
+              [&](const T* conv) {
+                if (gate_output)
+                  for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * (vd[t] * xd[t])) * x0d[t];
+                else
+                  for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * (vd[t] * xd[t]);
+              });
+        }
+      });
+      if (trace != nullptr) {
+        std::copy_n(v, D * L, trace->step_out[o].data() + trace_batch * D * L);
+        if (o + 2 == N)
+          for (index_t i = 0; i < D * L; ++i) v[i] *= x0[i];
+      }
+    }
+  }
+
+  /// Stage 7: out_b[t][e] = sum_d W_out[e][d] y[d][t] + b_out[e] for one batch
+  /// element; y is [d_model][length] (the v stream after mix), out_b
+  /// [length][d_model]. Fixed 256-step GEMM blocks, as in project_in.
+  void project_out(index_t length, detail::type_identity_t<span<const T>> y,
+                   detail::type_identity_t<span<T>> out_b) const {
+    const index_t D = w_.d_model, L = length;
+    check_length(L, "project_out");
+    require_span("project_out", "y", y.size(), D * L, L);
+    require_span("project_out", "out_b", out_b.size(), L * D, L);
+    const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
+    const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
+    const Eigen::Map<const matrix> ym(y.data(), Eigen::Index(L), Eigen::Index(D));  // ym(t, d)
+    Eigen::Map<matrix> o(out_b.data(), Eigen::Index(D), Eigen::Index(L));          // o(e, t)
+    for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
+      o.middleCols(t0, n).noalias() = w_out * ym.middleRows(t0, n).transpose();
+      o.middleCols(t0, n).colwise() += b_out;
+    });
   }
 
   /// As above with a temporary workspace; returns out.
@@ -273,6 +304,30 @@ class hyena_operator {
   }
 
  private:
+  unsigned threads() const noexcept { return resolve_threads(options_.threads); }
+
+  // Projections are cut into fixed blocks of time steps (not into one block
+  // per thread) so each GEMM, and hence every rounding, is the same whatever
+  // the thread count.
+  template <class Gemm>
+  void for_each_time_block(index_t length, Gemm&& gemm) const {
+    constexpr index_t time_block = 256;
+    const index_t blocks = (length + time_block - 1) / time_block;
+    detail::parallel_for(blocks, threads(), [&](index_t first, index_t last, unsigned) {
+      for (index_t blk = first; blk < last; ++blk) {
+        const index_t t0 = blk * time_block;
+        gemm(Eigen::Index(t0), Eigen::Index(std::min(time_block, length - t0)));
+      }
+    });
+  }
+
+  // A stage's span must hold exactly `expected` elements.
+  static void require_span(const char* stage, const char* name, index_t actual, index_t expected, index_t length) {
+    if (actual != expected)
+      detail::throw_invalid("hyena::hyena_operator::", stage, ": ", name, " has ", actual, " elements, expected ",
+                            expected, " for length ", length);
+  }
+
   void check_length(index_t length, const char* what) const {
     detail::require_positive(length, what, "length");
     if (length > max_length())
