@@ -119,6 +119,12 @@ TEST_P(SafariReference, ClosedFormsReproduceStoredBuffers) {
   EXPECT_LE(hyena::test::relative_max_error(deltas, w.filter.deltas), 2.4e-7);
 }
 
+TEST(SafariReferenceData, IsPresent) {
+  EXPECT_EQ(hyena::test::reference_cases("safari").size(), 5u)
+      << "expected the five safari dumps under " << hyena::test::reference_dir() / "safari";
+}
+
+GTEST_ALLOW_UNINSTANTIATED_PARAMETERIZED_TEST(SafariReference);
 INSTANTIATE_TEST_SUITE_P(AllDumps, SafariReference,
                          ::testing::ValuesIn(hyena::test::reference_cases("safari")),
                          [](const auto& test_info) { return test_info.param; });

@@ -9,6 +9,7 @@
 #include <filesystem>
 #include <fstream>
 #include <stdexcept>
+#include <system_error>
 #include <string>
 #include <vector>
 
@@ -16,11 +17,14 @@ namespace hyena::test {
 
 inline std::filesystem::path reference_dir() { return HYENA_REFERENCE_DIR; }
 
-/// The configuration folders under reference/<family>, sorted by name.
+/// The configuration folders under reference/<family>, sorted by name; empty
+/// when the folder is missing (test registration must not throw: each suite
+/// also has a test that fails when there is nothing to compare against).
 inline std::vector<std::string> reference_cases(const std::string& family) {
   std::vector<std::string> names;
   const auto dir = reference_dir() / family;
-  if (!std::filesystem::is_directory(dir)) throw std::runtime_error("no reference folder " + dir.string());
+  std::error_code ec;
+  if (!std::filesystem::is_directory(dir, ec)) return names;
   for (const auto& entry : std::filesystem::directory_iterator(dir))
     if (entry.is_directory()) names.push_back(entry.path().filename().string());
   std::sort(names.begin(), names.end());
