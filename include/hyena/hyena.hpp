@@ -1,6 +1,12 @@
 // hyena/hyena.hpp: everything. Include single headers to compile less.
 #pragma once
 
+#include "baselines/attention_common.hpp"
+#include "baselines/attention_layer.hpp"
+#include "baselines/linear_attention.hpp"
+#include "baselines/local_attention.hpp"
+#include "baselines/softmax_attention.hpp"
+#include "baselines/tiled_attention.hpp"
 #include "config.hpp"
 #include "direct_conv.hpp"
 #include "exponential_modulation.hpp"
