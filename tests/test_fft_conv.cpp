@@ -191,6 +191,21 @@ TYPED_TEST(FftConv, ThreadCountDoesNotChangeResults) {
   }
 }
 
+// A workspace that served a longer filter must not leak its row into a
+// shorter one's zero padding.
+TYPED_TEST(FftConv, WorkspaceReusedAcrossLengthsGivesFreshResults) {
+  using T = TypeParam;
+  const auto k_long = random_vector<T>(2 * 100, 61), u_long = random_vector<T>(2 * 100, 62);
+  const auto k_short = random_vector<T>(2 * 30, 63), u_short = random_vector<T>(2 * 30, 64);
+  const hyena::fft_filter<T> long_filter(2, 100, k_long), short_filter(2, 30, k_short);
+  std::vector<T> y_long(200), reused(60), fresh(60);
+  hyena::fft_conv_workspace<T> ws;
+  hyena::causal_conv(long_filter, 1, u_long, y_long, ws);
+  hyena::causal_conv(short_filter, 1, u_short, reused, ws);
+  hyena::causal_conv(short_filter, 1, u_short, fresh);
+  EXPECT_EQ(reused, fresh);
+}
+
 // Expects std::invalid_argument whose message contains every fragment.
 template <class F>
 void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {

@@ -79,6 +79,10 @@ class fft_filter {
   /// Skip weight D[c] (0 when the filter was built without skips).
   T skip(index_t c) const noexcept { return skip_[c]; }
   const real_fft<T>& fft() const noexcept { return *fft_; }
+  /// Bytes of the stored spectra and skips (the plan is shared, not counted).
+  index_t bytes() const noexcept {
+    return spectra_.size() * sizeof(complex_type) + skip_.size() * sizeof(T);
+  }
 
  private:
   index_t channels_;
@@ -91,21 +95,27 @@ class fft_filter {
 
 namespace detail {
 
-/// One thread's arrays for one FFT row: the padded real row and its spectrum.
+/// One thread's arrays for one FFT row. The padded input row keeps its zero
+/// tail between rows (the inverse FFT writes a separate output row), so each
+/// row costs L writes to load instead of n; `written` remembers how far the
+/// last row reached, so a shorter row clears only what a longer one left.
 template <class T>
 struct fft_row_buffers {
-  fft_real_buffer<T> real;
+  fft_real_buffer<T> input;     // [0, written) data, zeros after
+  fft_real_buffer<T> output;
   fft_complex_buffer<T> spectrum;
+  index_t written = 0;
   void reserve(index_t fft_size) {
-    if (real.size() < fft_size) real.resize(fft_size);
+    if (input.size() < fft_size) input.resize(fft_size, T(0));
+    if (output.size() < fft_size) output.resize(fft_size);
     if (spectrum.size() < fft_size / 2 + 1) spectrum.resize(fft_size / 2 + 1);
   }
 };
 
 }  // namespace detail
 
-/// Work arrays for FFT convolutions: one padded real row and one spectrum per
-/// thread. Grows on demand and never shrinks, so a workspace reused across
+/// Work arrays for FFT convolutions: a padded input row, an output row and a
+/// spectrum per thread. Grows on demand and never shrinks, so a workspace reused across
 /// calls allocates only the first time (or when a call needs a larger FFT or
 /// more threads). One workspace per concurrent call.
 template <class T>
@@ -124,7 +134,7 @@ class fft_conv_workspace {
   index_t bytes() const noexcept {
     index_t total = 0;
     for (const auto& s : slots_)
-      total += s.real.size() * sizeof(T) + s.spectrum.size() * sizeof(std::complex<T>);
+      total += (s.input.size() + s.output.size()) * sizeof(T) + s.spectrum.size() * sizeof(std::complex<T>);
     return total;
   }
 
@@ -155,15 +165,16 @@ template <class T, class Load, class Store>
 inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_buffers<T>& buffers,
                          Load&& load, Store&& store) {
   const real_fft<T>& fft = filter.fft();
-  const index_t n = fft.size(), length = filter.length();
-  T* real = buffers.real.data();
+  const index_t length = filter.length();
+  T* input = buffers.input.data();
   std::complex<T>* spectrum = buffers.spectrum.data();
-  load(real);
-  std::fill(real + length, real + n, T(0));
-  fft.forward(real, spectrum);
+  if (buffers.written > length) std::fill(input + length, input + buffers.written, T(0));
+  buffers.written = length;
+  load(input);
+  fft.forward(input, spectrum);
   multiply_spectra(spectrum, filter.spectrum(channel), fft.spectrum_size());
-  fft.inverse(spectrum, real);
-  store(static_cast<const T*>(real));
+  fft.inverse(spectrum, buffers.output.data());
+  store(static_cast<const T*>(buffers.output.data()));
 }
 
 }  // namespace detail

@@ -53,6 +53,12 @@ template <class T>
 struct hyena_prepared_filters {
   index_t length = 0;
   std::vector<fft_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
+
+  index_t bytes() const noexcept {
+    index_t total = 0;
+    for (const auto& s : steps) total += s.bytes();
+    return total;
+  }
 };
 
 /// Optional copies of every intermediate stage of a forward call, for
