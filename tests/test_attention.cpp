@@ -6,9 +6,11 @@
 #include <hyena/baselines/local_attention.hpp>
 #include <hyena/baselines/softmax_attention.hpp>
 #include <hyena/baselines/tiled_attention.hpp>
+#include <hyena/parallel.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdint>
 #include <initializer_list>
@@ -359,6 +361,21 @@ TYPED_TEST(Attention, LayerIsCausalAndWorksInPlace) {
 // ---------------------------------------------------------------------------
 // Workspace, threads, defaults
 
+// A copy of a core or layer set to run on `threads` threads.
+template <class Object>
+Object with_threads(Object object, unsigned threads) {
+  object.set_threads(threads);
+  return object;
+}
+
+// n elements rounded up to whole 64-byte lines: the stride between threads'
+// scratch slices.
+template <class T>
+index_t padded_to_lines(index_t n) {
+  const index_t line = 64 / sizeof(T);
+  return (n + line - 1) / line * line;
+}
+
 // The workspace reaches the size workspace_bytes() reports on the first call
 // and neither grows nor moves on later calls of the same shape.
 template <class Core>
@@ -378,19 +395,41 @@ void check_steady_workspace(const Core& core, const attention_shape& s) {
 TYPED_TEST(Attention, WorkspaceIsReportedAndReused) {
   using T = TypeParam;
   const attention_shape s{2, 3, 50, 16};
-  check_steady_workspace(hyena::softmax_attention<T>(), s);
-  check_steady_workspace(hyena::tiled_attention<T>(), s);
-  check_steady_workspace(hyena::tiled_attention<T>(32, 16), s);
-  check_steady_workspace(hyena::linear_attention<T>(), s);
-  check_steady_workspace(hyena::local_attention<T>(10), s);
-  // The sizes the documentation promises.
-  EXPECT_EQ(hyena::softmax_attention<T>().workspace_bytes(s), 50 * 50 * sizeof(T));
-  EXPECT_EQ(hyena::tiled_attention<T>(32, 16).workspace_bytes(s), (32 * 16 + 2 * 32) * sizeof(T));
-  EXPECT_EQ(hyena::tiled_attention<T>(500, 500).workspace_bytes(s), (50 * 50 + 2 * 50) * sizeof(T));
-  EXPECT_EQ(hyena::linear_attention<T>(32).workspace_bytes(s),
+  for (unsigned threads : {1u, 3u, 0u}) {
+    check_steady_workspace(with_threads(hyena::softmax_attention<T>(), threads), s);
+    check_steady_workspace(with_threads(hyena::tiled_attention<T>(), threads), s);
+    check_steady_workspace(with_threads(hyena::tiled_attention<T>(32, 16), threads), s);
+    check_steady_workspace(with_threads(hyena::linear_attention<T>(), threads), s);
+    check_steady_workspace(with_threads(hyena::local_attention<T>(10), threads), s);
+  }
+  // The sizes the documentation promises, on one thread ...
+  EXPECT_EQ(with_threads(hyena::softmax_attention<T>(), 1).workspace_bytes(s), 50 * 50 * sizeof(T));
+  EXPECT_EQ(with_threads(hyena::tiled_attention<T>(32, 16), 1).workspace_bytes(s),
+            (32 * 16 + 2 * 32) * sizeof(T));
+  EXPECT_EQ(with_threads(hyena::tiled_attention<T>(500, 500), 1).workspace_bytes(s),
+            (50 * 50 + 2 * 50) * sizeof(T));
+  EXPECT_EQ(with_threads(hyena::linear_attention<T>(32), 1).workspace_bytes(s),
             (2 * 32 * 16 + 32 * 32 + 16 * 16 + 16) * sizeof(T));
-  EXPECT_EQ(hyena::linear_attention<T>(64).workspace_bytes(s),  // chunk clipped to the length
+  EXPECT_EQ(with_threads(hyena::linear_attention<T>(64), 1).workspace_bytes(s),  // chunk clipped to the length
             (2 * 50 * 16 + 50 * 50 + 16 * 16 + 16) * sizeof(T));
+  // ... and on several: one slice per thread, at most one per head (6 here),
+  // all but the last padded to whole lines.
+  const index_t scores = 50 * 50, tile = 5 * 3 + 2 * 5;
+  EXPECT_EQ(with_threads(hyena::softmax_attention<T>(), 3).workspace_bytes(s),
+            (2 * padded_to_lines<T>(scores) + scores) * sizeof(T));
+  EXPECT_EQ(with_threads(hyena::softmax_attention<T>(), 100).workspace_bytes(s),
+            (5 * padded_to_lines<T>(scores) + scores) * sizeof(T));
+  EXPECT_EQ(with_threads(hyena::tiled_attention<T>(5, 3), 2).workspace_bytes(s),
+            (padded_to_lines<T>(tile) + tile) * sizeof(T));
+  EXPECT_EQ(with_threads(hyena::local_attention<T>(4, 5, 3), 4).workspace_bytes(s),
+            (3 * padded_to_lines<T>(tile) + tile) * sizeof(T));
+  const index_t linear = 2 * 32 * 16 + 32 * 32 + 16 * 16 + 16;
+  EXPECT_EQ(with_threads(hyena::linear_attention<T>(32), 3).workspace_bytes(s),
+            (2 * padded_to_lines<T>(linear) + linear) * sizeof(T));
+  // 0 threads means every hardware thread.
+  const unsigned hardware = hyena::resolve_threads(0);
+  EXPECT_EQ(hyena::softmax_attention<T>().workspace_bytes(s),
+            with_threads(hyena::softmax_attention<T>(), hardware).workspace_bytes(s));
 
   // A layer: 4 activations of batch*length*d_model plus the core's scratch.
   const index_t D = 48, H = 3, B = 2, L = 50;
@@ -408,6 +447,68 @@ TYPED_TEST(Attention, WorkspaceIsReportedAndReused) {
   layer.apply(B, L, x, y, ws);
   EXPECT_EQ(ws.bytes(), expected);
   EXPECT_EQ(ws.activations(0), activations);
+}
+
+// Every core, and a layer around it, gives the same bits on 1, 2, 3 and all
+// hardware threads (0), with one workspace reused across the counts. batch 2
+// with 5 heads splits unevenly over 2 and 3 threads; the layer's length and
+// token count span several 256-row projection blocks; each core's scratch
+// per thread is not a whole number of 64-byte lines, so a thread's slice
+// would start at a different alignment if slices were not padded.
+template <class Core>
+void check_thread_counts_agree(const Core& core, const char* what) {
+  using T = typename Core::value_type;
+  const attention_shape s{2, 5, 101, 16};
+  const operands<T> in(s, 1200);
+  attention_workspace<T> ws;
+  std::vector<T> expected(s.elements()), o(s.elements());
+  with_threads(core, 1).apply(s, in.q, in.k, in.v, expected, ws);
+  for (unsigned threads : {2u, 3u, 0u}) {
+    std::fill(o.begin(), o.end(), T(0));
+    with_threads(core, threads).apply(s, in.q, in.k, in.v, o, ws);
+    EXPECT_EQ(o, expected) << what << " core, threads " << threads;
+  }
+
+  const index_t D = 40, H = 5, B = 2, L = 300;
+  const layer_weights<T> w(D, 1201);
+  const auto layer = make_layer(D, H, w, core);
+  const auto x = random_vector<T>(B * L * D, 1202);
+  std::vector<T> y_expected(x.size()), y(x.size());
+  with_threads(layer, 1).apply(B, L, x, y_expected, ws);
+  for (unsigned threads : {2u, 3u, 0u}) {
+    std::fill(y.begin(), y.end(), T(0));
+    with_threads(layer, threads).apply(B, L, x, y, ws);
+    EXPECT_EQ(y, y_expected) << what << " layer, threads " << threads;
+  }
+}
+
+TYPED_TEST(Attention, ThreadCountsGiveIdenticalBits) {
+  using T = TypeParam;
+  check_thread_counts_agree(hyena::softmax_attention<T>(), "softmax");      // 101^2 scores
+  check_thread_counts_agree(hyena::tiled_attention<T>(13, 7), "tiled");     // 13*7 + 2*13
+  check_thread_counts_agree(hyena::linear_attention<T>(13), "linear");      // 2*13*16 + 13^2 + 16^2 + 16
+  check_thread_counts_agree(hyena::local_attention<T>(20, 9, 5), "local");  // 9*5 + 2*9
+}
+
+TYPED_TEST(Attention, LayerSharesItsThreadCountWithItsCore) {
+  using T = TypeParam;
+  EXPECT_EQ(hyena::softmax_attention<T>().threads(), 0u);
+  EXPECT_EQ(hyena::tiled_attention<T>().threads(), 0u);
+  EXPECT_EQ(hyena::linear_attention<T>().threads(), 0u);
+  EXPECT_EQ(hyena::local_attention<T>(4).threads(), 0u);
+  const layer_weights<T> w(8, 1300);
+  auto layer = make_layer(8, 2, w, hyena::tiled_attention<T>());
+  EXPECT_EQ(layer.threads(), 0u);
+  layer = make_layer(8, 2, w, with_threads(hyena::tiled_attention<T>(), 2));
+  EXPECT_EQ(layer.threads(), 2u);
+  layer.set_threads(3);
+  EXPECT_EQ(layer.threads(), 3u);
+  EXPECT_EQ(layer.attention().threads(), 3u);
+  // The layer's workspace follows: the core's scratch is sized for 3 threads.
+  EXPECT_EQ(layer.workspace_bytes(2, 10),
+            4 * 2 * 10 * 8 * sizeof(T) + layer.attention().workspace_bytes(layer.core_shape(2, 10)));
+  EXPECT_EQ(layer.attention().workspace_size(layer.core_shape(2, 10)),
+            with_threads(hyena::tiled_attention<T>(), 3).workspace_size(layer.core_shape(2, 10)));
 }
 
 // One layer shared by several threads, each with its own workspace, gives

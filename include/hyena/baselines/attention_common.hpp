@@ -15,6 +15,11 @@
 //
 // with S(t) = {0..t} (causal) or {max(0, t-w+1)..t} (local); linear
 // attention replaces the softmax weights by phi(q[t]).phi(k[s]), normalised.
+//
+// Threads: the batch*heads problems are independent, so every core hands
+// whole heads to threads (set_threads, 0 = every hardware thread), each
+// thread with its own slice of the workspace scratch; a head is computed the
+// same way whichever thread runs it, so results do not depend on the count.
 #pragma once
 
 #include <Eigen/Core>
@@ -23,11 +28,13 @@
 #include <cmath>
 #include <functional>
 #include <initializer_list>
+#include <stdexcept>
 #include <string>
 
 #include "../config.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
+#include "../parallel.hpp"
 #include "../span.hpp"
 
 namespace hyena {
@@ -73,14 +80,16 @@ inline bool operator==(const attention_shape& a, const attention_shape& b) {
 }
 inline bool operator!=(const attention_shape& a, const attention_shape& b) { return !(a == b); }
 
-/// Per-thread work arrays for the attention baselines, owned by the caller.
+/// Work arrays for the attention baselines, owned by the caller: one per
+/// concurrent apply() call (the threads inside one call share it, each core
+/// giving every thread its own slice of the scratch).
 ///
 /// Two independent arrays: `scratch` for an attention core (scores, running
 /// statistics) and `activations` for a layer's per-head q, k, v and o, so a
 /// layer keeps its activations while the core it calls grows the scratch.
 /// Both grow on demand and never shrink: reused across calls, a workspace
 /// allocates only when a call needs more than any before it, and bytes() is
-/// the peak requirement seen. Not thread-safe: one workspace per thread.
+/// the peak requirement seen. Not thread-safe: one workspace per call in flight.
 template <class T>
 class attention_workspace {
  public:
@@ -120,6 +129,59 @@ index_t default_attention_tile(index_t head_dim) {
   for (index_t tile : {index_t(128), index_t(64), index_t(32)})
     if ((4 * tile * head_dim + tile * tile) * sizeof(T) <= attention_l2_bytes) return tile;
   return 16;
+}
+
+/// The threads an attention core runs on for `shape`, and so the number of
+/// scratch slices it needs: parallel_for starts min(threads, batch*heads)
+/// workers, never more than there are heads to share out.
+inline index_t attention_workers(unsigned threads, const attention_shape& shape) {
+  return std::min<index_t>(resolve_threads(threads), shape.head_count());
+}
+
+/// Elements from one worker's scratch slice to the next: `per_worker`
+/// rounded up to whole multiples of simd_alignment bytes. Every slice then
+/// starts at the alignment of the first, which bit-identity across thread
+/// counts needs: Eigen's vectorised reductions (row sums and maxima, dot
+/// products) peel scalars up to the first aligned element, so their
+/// summation order would otherwise depend on which worker ran a head. Whole
+/// cache lines also keep workers from writing into one another's lines.
+template <class T>
+index_t attention_slice_stride(index_t per_worker) {
+  static_assert(simd_alignment % sizeof(T) == 0, "hyena: T must divide the SIMD alignment");
+  constexpr index_t line = simd_alignment / sizeof(T);
+  const index_t padded = per_worker + (line - per_worker % line) % line;
+  if (padded < per_worker)
+    throw std::length_error(concat("hyena: attention scratch of ", per_worker, " elements overflows"));
+  return padded;
+}
+
+/// Scratch elements for `workers` slices of `per_worker` each (only the
+/// slices before the last are padded to attention_slice_stride).
+template <class T>
+index_t attention_scratch_size(index_t per_worker, index_t workers) {
+  const index_t padded = checked_mul(workers - 1, attention_slice_stride<T>(per_worker), "attention scratch");
+  if (padded + per_worker < padded)
+    throw std::length_error(concat("hyena: attention scratch of ", workers, " slices overflows"));
+  return padded + per_worker;
+}
+
+/// head(index, slice) for every head index in [0, batch*heads), split over
+/// `threads` threads in contiguous runs of heads; slice is the calling
+/// worker's `per_worker` elements of `scratch`, which must hold
+/// attention_scratch_size<T>(per_worker, attention_workers(threads, shape)).
+/// Heads must be independent: each writes only its own output block.
+template <class T, class Head>
+void for_each_attention_head(const attention_shape& shape, unsigned threads, T* scratch,
+                             index_t per_worker, Head&& head) {
+  const index_t stride = attention_slice_stride<T>(per_worker);
+  const index_t workers = attention_workers(threads, shape);
+  static_cast<void>(workers);  // read only by HYENA_ASSERT, which may compile to nothing
+  parallel_for(shape.head_count(), resolve_threads(threads), [&](index_t first, index_t last,
+                                                                 unsigned worker) {
+    HYENA_ASSERT(worker < workers);
+    T* const slice = scratch + worker * stride;
+    for (index_t h = first; h < last; ++h) head(h, slice);
+  });
 }
 
 /// 1/sqrt(head_dim), rounded once to T.

@@ -17,6 +17,7 @@
 
 #include "../config.hpp"
 #include "../detail/checks.hpp"
+#include "../parallel.hpp"
 #include "../span.hpp"
 #include "attention_common.hpp"
 #include "linear_attention.hpp"
@@ -28,11 +29,12 @@ namespace hyena {
 
 /// The layer above with the core `Attention` (softmax_attention<T>,
 /// tiled_attention<T>, linear_attention<T>, local_attention<T>, or any type
-/// with the same value_type / workspace_size / apply members).
+/// with the same value_type / workspace_size / apply / threads /
+/// set_threads members).
 ///
 /// Construction validates the sizes and copies the weights. Immutable
-/// afterwards; one layer serves any number of threads, each with its own
-/// attention_workspace.
+/// afterwards (once its thread count is set); one layer serves any number of
+/// threads, each call with its own attention_workspace.
 template <class Attention>
 class attention_layer {
  public:
@@ -85,13 +87,23 @@ class attention_layer {
   index_t head_dim() const noexcept { return head_dim_; }
   const Attention& attention() const noexcept { return attention_; }
 
+  /// Threads per apply() call; 0 means every hardware thread. The layer and
+  /// its core share one count: the core's as passed to the constructor (0
+  /// unless set on it), and set_threads sets both. The projections run in
+  /// fixed blocks and the core gives each head to one thread, so the output
+  /// is bit-identical for every count. Set before sharing the layer: not
+  /// synchronised with apply().
+  void set_threads(unsigned threads) { attention_.set_threads(threads); }
+  unsigned threads() const noexcept { return attention_.threads(); }
+
   /// The shape the core sees for a [batch][length][d_model] input.
   attention_shape core_shape(index_t batch, index_t length) const {
     return {batch, heads_, length, head_dim_};
   }
 
   /// Bytes of attention_workspace that apply() uses: q, k, v and o
-  /// (4 batch length d_model elements) plus the core's scratch.
+  /// (4 batch length d_model elements) plus the core's scratch (which grows
+  /// with the thread count; the projections need none).
   index_t workspace_bytes(index_t batch, index_t length) const {
     const attention_shape shape = core_shape(batch, length);
     const index_t elements = detail::checked_mul(4, shape.elements(), "4*batch*length*d_model") +
@@ -104,10 +116,11 @@ class attention_layer {
   /// x, y: `[batch][length][d_model]` (time-major, PyTorch's module layout).
   /// y may alias x in any way: x is read completely before y is written.
   /// O(batch length d_model^2) for the projections (4 GEMMs' worth) plus
-  /// the core's cost. Uses workspace_bytes(batch, length) of `workspace`,
-  /// allocating only when it has less. Thread-safe with one workspace per
-  /// thread. Throws std::invalid_argument on batch or length of 0 or a span
-  /// whose size is not batch*length*d_model.
+  /// the core's cost, all split over threads() threads. Uses
+  /// workspace_bytes(batch, length) of `workspace`, allocating only when it
+  /// has less. Thread-safe with one workspace per call. Throws
+  /// std::invalid_argument on batch or length of 0 or a span whose size is
+  /// not batch*length*d_model.
   void apply(index_t batch, index_t length, span<const T> x, span<T> y,
              attention_workspace<T>& workspace) const {
     using Eigen::Index;
@@ -126,37 +139,52 @@ class attention_layer {
     T* const o = v + n;
     T* const projected[3] = {q, k, v};
 
-    // Input projection straight into the per-head layout: one GEMM per
-    // (batch, q/k/v, head), x_b [L][D] times that head's dh rows of W_qkv
-    // transposed, so no [L][3D] intermediate is needed.
+    // Input projection straight into the per-head layout, so no [L][3D]
+    // intermediate is needed: one GEMM per (batch, q/k/v, head, block of
+    // time steps), x_b's rows of the block times that head's dh rows of
+    // W_qkv transposed. Every task writes its own rows.
+    const unsigned n_threads = resolve_threads(threads());
     const auto w_qkv = detail::matrix_view(qkv_weight_.data(), 3 * D, D);
-    for (index_t b = 0; b < batch; ++b) {
-      const auto xb = detail::matrix_view(x.data() + b * L * D, L, D);
-      for (index_t part = 0; part < 3; ++part)
-        for (index_t h = 0; h < heads_; ++h) {
-          const index_t row = part * D + h * dh;
-          auto dst = detail::matrix_view(projected[part] + (b * heads_ + h) * L * dh, L, dh);
-          dst.noalias() = xb * w_qkv.middleRows(static_cast<Index>(row), static_cast<Index>(dh)).transpose();
-          dst.rowwise() += row_vector(qkv_bias_.data() + row, dh);
-        }
-    }
+    const index_t time_blocks = blocks_of(L);
+    const index_t in_tasks = detail::checked_mul(shape.head_count(), 3 * time_blocks, "projection blocks");
+    detail::parallel_for(in_tasks, n_threads, [&](index_t first, index_t last, unsigned) {
+      for (index_t task = first; task < last; ++task) {
+        const index_t t0 = task % time_blocks * time_block, rows = std::min(time_block, L - t0);
+        const index_t h = task / time_blocks % heads_, part = task / (time_blocks * heads_) % 3;
+        const index_t b = task / (time_blocks * heads_ * 3);
+        const index_t row = part * D + h * dh;
+        const auto xb = detail::matrix_view(x.data() + (b * L + t0) * D, rows, D);
+        auto dst = detail::matrix_view(projected[part] + ((b * heads_ + h) * L + t0) * dh, rows, dh);
+        dst.noalias() = xb * w_qkv.middleRows(static_cast<Index>(row), static_cast<Index>(dh)).transpose();
+        dst.rowwise() += row_vector(qkv_bias_.data() + row, dh);
+      }
+    });
 
     attention_.apply(shape, span<const T>(q, n), span<const T>(k, n), span<const T>(v, n),
                      span<T>(o, n), workspace);
 
-    // Heads back to [batch][length][d_model] (into q's storage, free now),
-    // then the output projection as one GEMM over all batch*length tokens.
+    // Per block of tokens (rows of the [batch*length][d_model] output): the
+    // heads back to the module layout (into q's storage, free now), then
+    // the output projection GEMM on those rows.
     T* const merged = q;
-    for (index_t b = 0; b < batch; ++b)
-      for (index_t h = 0; h < heads_; ++h)
-        for (index_t t = 0; t < L; ++t) {
-          const T* src = o + ((b * heads_ + h) * L + t) * dh;
-          std::copy(src, src + dh, merged + (b * L + t) * D + h * dh);
+    const index_t tokens = batch * L;
+    const auto w_out = detail::matrix_view(out_weight_.data(), D, D);
+    detail::parallel_for(blocks_of(tokens), n_threads, [&](index_t first, index_t last, unsigned) {
+      for (index_t blk = first; blk < last; ++blk) {
+        const index_t r0 = blk * time_block, rows = std::min(time_block, tokens - r0);
+        for (index_t r = r0; r < r0 + rows; ++r) {
+          const index_t b = r / L, t = r % L;
+          for (index_t h = 0; h < heads_; ++h) {
+            const T* src = o + ((b * heads_ + h) * L + t) * dh;
+            std::copy(src, src + dh, merged + r * D + h * dh);
+          }
         }
-    auto out = detail::matrix_view(y.data(), batch * L, D);
-    out.noalias() = detail::matrix_view(static_cast<const T*>(merged), batch * L, D) *
-                    detail::matrix_view(out_weight_.data(), D, D).transpose();
-    out.rowwise() += row_vector(out_bias_.data(), D);
+        auto out = detail::matrix_view(y.data() + r0 * D, rows, D);
+        const auto merged_rows = detail::matrix_view(static_cast<const T*>(merged) + r0 * D, rows, D);
+        out.noalias() = merged_rows * w_out.transpose();
+        out.rowwise() += row_vector(out_bias_.data(), D);
+      }
+    });
   }
 
   /// As above with a temporary workspace (allocates once per call).
@@ -166,6 +194,13 @@ class attention_layer {
   }
 
  private:
+  // Projection GEMMs are cut into fixed blocks of rows, not into one block
+  // per thread, so each GEMM, and hence every rounding, is the same whatever
+  // the thread count (as in hyena_operator). 256 rows keep a block's GEMM
+  // large enough to run near full speed.
+  static constexpr index_t time_block = 256;
+  static index_t blocks_of(index_t rows) { return (rows + time_block - 1) / time_block; }
+
   static Eigen::Map<const Eigen::Matrix<T, 1, Eigen::Dynamic>> row_vector(const T* data, index_t n) {
     return {data, static_cast<Eigen::Index>(n)};
   }

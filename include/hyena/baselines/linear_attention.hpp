@@ -27,8 +27,8 @@ namespace hyena {
 /// phi > 0, so every denominator is positive (phi(q[t]).phi(k[t]) > 0
 /// unless inputs below about -87 (float) or -708 (double) underflow exp).
 ///
-/// Immutable; one object serves any number of threads, each with its own
-/// workspace.
+/// Immutable once its thread count is set; one object serves any number of
+/// threads, each call with its own workspace.
 template <class T>
 class linear_attention {
   static_assert(detail::is_real_v<T>, "hyena::linear_attention<T> needs T = float or double");
@@ -44,14 +44,19 @@ class linear_attention {
 
   index_t chunk() const noexcept { return chunk_; }
 
-  /// Elements of attention_workspace scratch that apply() uses: with
-  /// c = min(chunk, length), 2 c head_dim (phi(q), phi(k)) + c^2 (scores)
-  /// + head_dim^2 + head_dim (S, z).
+  /// Threads per apply() call; 0 (the default) means every hardware thread.
+  /// Each head's recurrence runs whole on one thread, so the output is
+  /// bit-identical for every count. Set before sharing the object: not
+  /// synchronised with apply().
+  void set_threads(unsigned threads) noexcept { threads_ = threads; }
+  unsigned threads() const noexcept { return threads_; }
+
+  /// Elements of attention_workspace scratch that apply() uses: per thread,
+  /// with c = min(chunk, length), 2 c head_dim (phi(q), phi(k)) + c^2
+  /// (scores) + head_dim^2 + head_dim (S, z), for min(threads, batch*heads)
+  /// threads, each but the last padded to whole 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    const index_t c = std::min(chunk_, shape.length), dh = shape.head_dim;
-    const index_t dh2 = detail::checked_mul(dh, dh, "head_dim*head_dim");
-    return detail::checked_mul(2 * c, dh, "chunk*head_dim") +
-           detail::checked_mul(c, c, "chunk*chunk") + dh2 + dh;
+    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(threads_, shape));
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -61,25 +66,25 @@ class linear_attention {
   ///
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
-  /// O(batch heads length head_dim (chunk + head_dim)) time;
-  /// workspace_size(shape) elements of scratch, allocated only when
-  /// `workspace` has less. Thread-safe with one workspace per thread.
-  /// Throws std::invalid_argument on a zero extent, a span whose size is not
-  /// shape.elements(), or o overlapping an input.
+  /// O(batch heads length head_dim (chunk + head_dim)) time, heads split
+  /// over threads() threads; workspace_size(shape) elements of scratch,
+  /// allocated only when `workspace` has less. Thread-safe with one
+  /// workspace per call. Throws std::invalid_argument on a zero extent, a
+  /// span whose size is not shape.elements(), or o overlapping an input.
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o, attention_workspace<T>& workspace) const {
     using Eigen::Index;
     detail::require_attention_operands<T>("linear_attention::apply", shape, q, k, v, o);
     const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
     const index_t chunk = std::min(chunk_, L);
-    T* const q_features = workspace.scratch(workspace_size(shape));
-    T* const k_features = q_features + chunk * dh;
-    T* const scores = k_features + chunk * dh;
-    auto state = detail::matrix_view(scores + chunk * chunk, dh, dh);  // S
-    auto z = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(state.data() + dh * dh,
-                                                             static_cast<Index>(dh));
-
-    for (index_t head = 0; head < shape.head_count(); ++head) {
+    T* const scratch = workspace.scratch(workspace_size(shape));
+    detail::for_each_attention_head(shape, threads_, scratch, per_thread(shape), [&](index_t head, T* slice) {
+      T* const q_features = slice;
+      T* const k_features = q_features + chunk * dh;
+      T* const scores = k_features + chunk * dh;
+      auto state = detail::matrix_view(scores + chunk * chunk, dh, dh);  // S
+      auto z = Eigen::Map<Eigen::Matrix<T, Eigen::Dynamic, 1>>(state.data() + dh * dh,
+                                                               static_cast<Index>(dh));
       const index_t offset = head * block;
       state.setZero();
       z.setZero();
@@ -103,7 +108,7 @@ class linear_attention {
         state.noalias() += kf.transpose() * vc;
         z.noalias() += kf.colwise().sum().transpose();
       }
-    }
+    });
   }
 
   /// As above with a temporary workspace (allocates once per call).
@@ -114,6 +119,14 @@ class linear_attention {
   }
 
  private:
+  // The scratch of one thread (see workspace_size).
+  index_t per_thread(const attention_shape& shape) const {
+    const index_t c = std::min(chunk_, shape.length), dh = shape.head_dim;
+    const index_t dh2 = detail::checked_mul(dh, dh, "head_dim*head_dim");
+    return detail::checked_mul(2 * c, dh, "chunk*head_dim") +
+           detail::checked_mul(c, c, "chunk*chunk") + dh2 + dh;
+  }
+
   // phi(x) = elu(x) + 1 = exp(min(x, 0)) + max(x, 0): branch-free, and exp
   // never sees a positive argument, so it cannot overflow.
   template <class In, class Out>
@@ -122,6 +135,7 @@ class linear_attention {
   }
 
   index_t chunk_;
+  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

@@ -19,11 +19,11 @@ namespace hyena {
 /// Computed with the tiled online softmax of tiled_attention.hpp restricted
 /// to the band: each query tile visits only the keys from its first query's
 /// window start to its last query, so time is O(L (window + tile) head_dim)
-/// and extra memory is one score tile, whatever the window. A window of at
-/// least the length is full causal attention.
+/// and extra memory is one score tile per thread, whatever the window. A
+/// window of at least the length is full causal attention.
 ///
-/// Immutable; one object serves any number of threads, each with its own
-/// workspace.
+/// Immutable once its thread count is set; one object serves any number of
+/// threads, each call with its own workspace.
 template <class T>
 class local_attention {
   static_assert(detail::is_real_v<T>, "hyena::local_attention<T> needs T = float or double");
@@ -51,11 +51,20 @@ class local_attention {
   /// The key tile used for a given head_dim (resolves 0 to tiled_attention's default).
   index_t key_tile(index_t head_dim) const { return tiles_.key_tile(head_dim); }
 
-  /// Elements of attention_workspace scratch that apply() uses:
-  /// min(query_tile, length) * (min(key_tile, length) + 2).
+  /// Threads per apply() call; 0 (the default) means every hardware thread.
+  /// Each head is computed whole by one thread, so the output is
+  /// bit-identical for every count. Set before sharing the object: not
+  /// synchronised with apply().
+  void set_threads(unsigned threads) noexcept { threads_ = threads; }
+  unsigned threads() const noexcept { return threads_; }
+
+  /// Elements of attention_workspace scratch that apply() uses: per thread,
+  /// min(query_tile, length) * (min(key_tile, length) + 2), for
+  /// min(threads, batch*heads) threads, each but the last padded to whole
+  /// 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::online_softmax_scratch(shape.length, query_tile(shape.head_dim),
-                                          key_tile(shape.head_dim));
+    return detail::online_softmax_scratch<T>(shape, query_tile(shape.head_dim), key_tile(shape.head_dim),
+                                             threads_);
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -65,11 +74,11 @@ class local_attention {
   ///
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
-  /// O(batch heads length (min(window, length) + query_tile) head_dim) time;
-  /// workspace_size(shape) elements of scratch, allocated only when
-  /// `workspace` has less. Thread-safe with one workspace per thread.
-  /// Throws std::invalid_argument on a zero extent, a span whose size is not
-  /// shape.elements(), or o overlapping an input.
+  /// O(batch heads length (min(window, length) + query_tile) head_dim) time,
+  /// heads split over threads() threads; workspace_size(shape) elements of
+  /// scratch, allocated only when `workspace` has less. Thread-safe with one
+  /// workspace per call. Throws std::invalid_argument on a zero extent, a
+  /// span whose size is not shape.elements(), or o overlapping an input.
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o, attention_workspace<T>& workspace) const {
     detail::require_attention_operands<T>("local_attention::apply", shape, q, k, v, o);
@@ -77,7 +86,8 @@ class local_attention {
     // Clamped so the kernel's index arithmetic cannot overflow on huge windows.
     const index_t window = std::min(window_, shape.length);
     detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), window,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), scratch);
+                                     query_tile(shape.head_dim), key_tile(shape.head_dim), threads_,
+                                     scratch);
   }
 
   /// As above with a temporary workspace (allocates once per call).
@@ -91,6 +101,7 @@ class local_attention {
   index_t window_;
   index_t query_tile_;
   tiled_attention<T> tiles_;  // resolves the key tile (and the default query tile)
+  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

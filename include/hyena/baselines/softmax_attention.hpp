@@ -10,15 +10,15 @@
 
 namespace hyena {
 
-/// Causal multi-head softmax attention computed the textbook way, one head at
-/// a time: S = Q K^T, P = softmax(S / sqrt(head_dim)) row by row over keys
+/// Causal multi-head softmax attention computed the textbook way, head by
+/// head (heads shared out over threads): S = Q K^T, P = softmax(S / sqrt(head_dim)) row by row over keys
 /// s <= t, O = P V. Only the lower triangle of S is ever computed or read
 /// (a triangular GEMM, then a triangular-times-dense product), so the flops
 /// are about half of a dense L x L product, but the scores still take L^2
-/// elements of workspace: that memory is what this baseline is for.
+/// elements of workspace per thread: that memory is what this baseline is for.
 ///
-/// Stateless apart from its type; immutable, so one object serves any number
-/// of threads, each with its own workspace.
+/// Immutable once its thread count is set; one object serves any number of
+/// threads, each call with its own workspace.
 template <class T>
 class softmax_attention {
   static_assert(detail::is_real_v<T>, "hyena::softmax_attention<T> needs T = float or double");
@@ -26,9 +26,18 @@ class softmax_attention {
  public:
   using value_type = T;
 
-  /// Elements of attention_workspace scratch that apply() uses: length^2.
+  /// Threads per apply() call; 0 (the default) means every hardware thread.
+  /// Each head is computed whole by one thread, so the output is
+  /// bit-identical for every count, but each thread holds its own score
+  /// matrix. Set before sharing the object: not synchronised with apply().
+  void set_threads(unsigned threads) noexcept { threads_ = threads; }
+  unsigned threads() const noexcept { return threads_; }
+
+  /// Elements of attention_workspace scratch that apply() uses: one
+  /// length^2 score matrix per thread, for min(threads, batch*heads)
+  /// threads, each but the last padded to whole 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::checked_mul(shape.length, shape.length, "length*length");
+    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(threads_, shape));
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -38,22 +47,24 @@ class softmax_attention {
   ///
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
-  /// O(batch heads length^2 head_dim) time; length^2 elements of workspace,
-  /// allocated only when `workspace` has less. Thread-safe with one
-  /// workspace per thread. Throws std::invalid_argument on a zero extent, a
-  /// span whose size is not shape.elements(), or o overlapping an input.
+  /// O(batch heads length^2 head_dim) time, heads split over threads()
+  /// threads; workspace_size(shape) elements of scratch, allocated only when
+  /// `workspace` has less. Thread-safe with one workspace per call. Throws
+  /// std::invalid_argument on a zero extent, a span whose size is not
+  /// shape.elements(), or o overlapping an input.
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o, attention_workspace<T>& workspace) const {
     detail::require_attention_operands<T>("softmax_attention::apply", shape, q, k, v, o);
     const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
     const T scale = detail::attention_scale<T>(dh);
-    auto scores = detail::matrix_view(workspace.scratch(workspace_size(shape)), L, L);
-    for (index_t head = 0; head < shape.head_count(); ++head) {
+    T* const scratch = workspace.scratch(workspace_size(shape));
+    detail::for_each_attention_head(shape, threads_, scratch, per_thread(shape), [&](index_t head, T* slice) {
       const index_t offset = head * block;
       const auto qh = detail::matrix_view(q.data() + offset, L, dh);
       const auto kh = detail::matrix_view(k.data() + offset, L, dh);
       const auto vh = detail::matrix_view(v.data() + offset, L, dh);
       auto oh = detail::matrix_view(o.data() + offset, L, dh);
+      auto scores = detail::matrix_view(slice, L, L);
       scores.template triangularView<Eigen::Lower>() = qh * kh.transpose();
       for (index_t t = 0; t < L; ++t) {
         auto row = scores.row(static_cast<Eigen::Index>(t)).head(static_cast<Eigen::Index>(t + 1));
@@ -64,15 +75,22 @@ class softmax_attention {
         row *= T(1) / row.sum();
       }
       oh.noalias() = scores.template triangularView<Eigen::Lower>() * vh;
-    }
+    });
   }
 
-  /// As above with a temporary workspace (allocates length^2 elements per call).
+  /// As above with a temporary workspace (allocates workspace_size(shape) elements per call).
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o) const {
     attention_workspace<T> workspace;
     apply(shape, q, k, v, o, workspace);
   }
+
+ private:
+  static index_t per_thread(const attention_shape& shape) {
+    return detail::checked_mul(shape.length, shape.length, "length*length");
+  }
+
+  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

@@ -14,11 +14,21 @@
 namespace hyena {
 namespace detail {
 
-/// Elements of scratch the banded kernel below needs: a score tile and two
-/// running statistics per query row. Tiles never exceed the sequence.
-inline index_t online_softmax_scratch(index_t length, index_t query_tile, index_t key_tile) {
+/// Elements of scratch one thread of the banded kernel below needs: a score
+/// tile and two running statistics per query row. Tiles never exceed the
+/// sequence.
+inline index_t online_softmax_head_scratch(index_t length, index_t query_tile, index_t key_tile) {
   const index_t rows = std::min(query_tile, length), cols = std::min(key_tile, length);
   return checked_mul(rows, cols, "query_tile*key_tile") + 2 * rows;
+}
+
+/// Elements of scratch the banded kernel below needs on `threads` threads:
+/// one slice of online_softmax_head_scratch per worker.
+template <class T>
+index_t online_softmax_scratch(const attention_shape& shape, index_t query_tile, index_t key_tile,
+                               unsigned threads) {
+  return attention_scratch_size<T>(online_softmax_head_scratch(shape.length, query_tile, key_tile),
+                                   attention_workers(threads, shape));
 }
 
 /// Softmax attention of every head with the online softmax: query t attends
@@ -34,20 +44,23 @@ inline index_t online_softmax_scratch(index_t length, index_t query_tile, index_
 /// (GEMM); at the end O_tile /= l. Only tiles that cut the diagonal or the
 /// window's edge have rows with masked columns; their P entries are exact
 /// zeros, so masked keys never reach the output. The output block itself is
-/// the accumulator, so the scratch is one score tile plus m and l.
+/// the accumulator, so the scratch is one score tile plus m and l per thread.
+/// Heads are shared out over `threads` threads; `scratch` holds
+/// online_softmax_scratch<T>(shape, query_tile, key_tile, threads) elements.
 template <class T>
 void online_softmax_attention(const attention_shape& shape, const T* q, const T* k, const T* v,
                               T* o, index_t window, index_t query_tile, index_t key_tile,
-                              T* scratch) {
+                              unsigned threads, T* scratch) {
   using Eigen::Index;
   const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
   const T scale = attention_scale<T>(dh);
+  const index_t per_thread = online_softmax_head_scratch(L, query_tile, key_tile);
   query_tile = std::min(query_tile, L);
   key_tile = std::min(key_tile, L);
-  T* const scores = scratch;
-  T* const row_max = scores + query_tile * key_tile;
-  T* const row_sum = row_max + query_tile;
-  for (index_t head = 0; head < shape.head_count(); ++head) {
+  for_each_attention_head(shape, threads, scratch, per_thread, [&](index_t head, T* slice) {
+    T* const scores = slice;
+    T* const row_max = scores + query_tile * key_tile;
+    T* const row_sum = row_max + query_tile;
     const T* qh = q + head * block;
     const T* kh = k + head * block;
     const T* vh = v + head * block;
@@ -104,7 +117,7 @@ void online_softmax_attention(const attention_shape& shape, const T* q, const T*
       // Every query sees at least itself, so row_sum >= 1 (its maximum term is exp(0)).
       for (index_t i = 0; i < rows; ++i) o_tile.row(static_cast<Index>(i)) *= T(1) / row_sum[i];
     }
-  }
+  });
 }
 
 }  // namespace detail
@@ -117,8 +130,8 @@ void online_softmax_attention(const attention_shape& shape, const T* q, const T*
 /// the diagonal are masked. See detail::online_softmax_attention for the
 /// recurrence.
 ///
-/// Immutable; one object serves any number of threads, each with its own
-/// workspace.
+/// Immutable once its thread count is set; one object serves any number of
+/// threads, each call with its own workspace.
 template <class T>
 class tiled_attention {
   static_assert(detail::is_real_v<T>, "hyena::tiled_attention<T> needs T = float or double");
@@ -142,11 +155,20 @@ class tiled_attention {
     return key_tile_ != 0 ? key_tile_ : detail::default_attention_tile<T>(head_dim);
   }
 
-  /// Elements of attention_workspace scratch that apply() uses:
-  /// min(query_tile, length) * (min(key_tile, length) + 2).
+  /// Threads per apply() call; 0 (the default) means every hardware thread.
+  /// Each head is computed whole by one thread, so the output is
+  /// bit-identical for every count. Set before sharing the object: not
+  /// synchronised with apply().
+  void set_threads(unsigned threads) noexcept { threads_ = threads; }
+  unsigned threads() const noexcept { return threads_; }
+
+  /// Elements of attention_workspace scratch that apply() uses: per thread,
+  /// min(query_tile, length) * (min(key_tile, length) + 2), for
+  /// min(threads, batch*heads) threads, each but the last padded to whole
+  /// 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::online_softmax_scratch(shape.length, query_tile(shape.head_dim),
-                                          key_tile(shape.head_dim));
+    return detail::online_softmax_scratch<T>(shape, query_tile(shape.head_dim), key_tile(shape.head_dim),
+                                             threads_);
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -158,16 +180,18 @@ class tiled_attention {
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
   /// O(batch heads length^2 head_dim / 2) time plus the masked halves of the
-  /// diagonal tiles; workspace_size(shape) elements of scratch, allocated
-  /// only when `workspace` has less. Thread-safe with one workspace per
-  /// thread. Throws std::invalid_argument on a zero extent, a span whose
-  /// size is not shape.elements(), or o overlapping an input.
+  /// diagonal tiles, heads split over threads() threads; workspace_size(shape)
+  /// elements of scratch, allocated only when `workspace` has less.
+  /// Thread-safe with one workspace per call. Throws std::invalid_argument
+  /// on a zero extent, a span whose size is not shape.elements(), or o
+  /// overlapping an input.
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o, attention_workspace<T>& workspace) const {
     detail::require_attention_operands<T>("tiled_attention::apply", shape, q, k, v, o);
     T* scratch = workspace.scratch(workspace_size(shape));
     detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), shape.length,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), scratch);
+                                     query_tile(shape.head_dim), key_tile(shape.head_dim), threads_,
+                                     scratch);
   }
 
   /// As above with a temporary workspace (allocates once per call).
@@ -180,6 +204,7 @@ class tiled_attention {
  private:
   index_t query_tile_;
   index_t key_tile_;
+  unsigned threads_ = 0;
 };
 
 }  // namespace hyena
