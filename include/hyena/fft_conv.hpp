@@ -3,10 +3,18 @@
 //   y[b,c,t] = sum_{s=0..t} k[c,s] * u[b,c,t-s] + D[c] * u[b,c,t]
 //
 // on channel-major [batch][channels][length] signals (see shape.hpp).
+//
+// Non-finite input: an FFT would spread a NaN or Inf at step t0 over the
+// whole row, the past included. A row whose first non-finite sample is at t0
+// is therefore transformed as if it ended there: outputs before t0 are the
+// exact (to rounding) convolution of the finite prefix, outputs from t0 on
+// are NaN. Other rows are unaffected. Non-finite filters are rejected.
 #pragma once
 
 #include <algorithm>
+#include <cmath>
 #include <complex>
+#include <limits>
 #include <memory>
 #include <string>
 #include <type_traits>
@@ -16,6 +24,8 @@
 #include "detail/checks.hpp"
 #include "detail/type_traits.hpp"
 #include "fft_plan.hpp"
+#include <Eigen/Core>
+
 #include "fft_size.hpp"
 #include "parallel.hpp"
 #include "shape.hpp"
@@ -51,6 +61,11 @@ class fft_filter {
     if (!skip.empty())
       detail::require_size(skip.size(), channels, "fft_filter", "skip",
                            detail::concat("channels = ", channels));
+    for (index_t i = 0; i < k.size(); ++i)
+      if (!std::isfinite(k[i]))
+        detail::throw_invalid("hyena::fft_filter: k[", i / length, "][", i % length, "] = ", k[i],
+                              " is not finite");
+    detail::require_finite(skip, "fft_filter", "skip");
     fft_ = real_fft<T>::shared(causal_conv_fft_size(length), planning);
     const index_t n = fft_->size();
     // Each channel's spectrum starts on a 64-byte boundary, as FFTW's
@@ -157,10 +172,23 @@ inline void multiply_spectra(std::complex<T>* a, const std::complex<T>* b, index
   }
 }
 
+/// Index of the first non-finite value of x[0..n), or n. The common all-finite
+/// case is one vectorised pass (Eigen's allFinite); only a row that has a
+/// non-finite value is searched element by element.
+template <class T>
+inline index_t finite_prefix(const T* x, index_t n) noexcept {
+  if (Eigen::Map<const Eigen::Array<T, Eigen::Dynamic, 1>>(x, Eigen::Index(n)).allFinite()) return n;
+  index_t t = 0;
+  while (t < n && std::isfinite(x[t])) ++t;
+  return t;
+}
+
 /// One row of the FFT convolution with caller-supplied ends, so operators can
 /// fuse their element-wise work into the passes over memory the FFT needs anyway:
 ///   load(T* dst)        writes the L input samples to dst[0..L);
 ///   store(const T* conv) reads the L filtered samples conv[0..L) (scaled, without skip).
+/// A non-finite loaded sample at t0 truncates the row there (see the top of
+/// this header): conv[t] for t >= t0 is NaN.
 template <class T, class Load, class Store>
 inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_buffers<T>& buffers,
                          Load&& load, Store&& store) {
@@ -171,10 +199,14 @@ inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_b
   if (buffers.written > length) std::fill(input + length, input + buffers.written, T(0));
   buffers.written = length;
   load(input);
+  const index_t finite = finite_prefix(input, length);
+  if (finite < length) std::fill(input + finite, input + length, T(0));  // keep the past clean
   fft.forward(input, spectrum);
   multiply_spectra(spectrum, filter.spectrum(channel), fft.spectrum_size());
-  fft.inverse(spectrum, buffers.output.data());
-  store(static_cast<const T*>(buffers.output.data()));
+  T* output = buffers.output.data();
+  fft.inverse(spectrum, output);
+  if (finite < length) std::fill(output + finite, output + length, std::numeric_limits<T>::quiet_NaN());
+  store(static_cast<const T*>(output));
 }
 
 }  // namespace detail

@@ -52,6 +52,12 @@ struct hyena_weights {
     need(short_filter_weight, detail::checked_mul(S, short_filter_size, "short_filter"), "short_filter_weight",
          detail::concat("(order+1)*d_model*short_filter_size = ", order + 1, "*", D, "*", short_filter_size));
     need(short_filter_bias, S, "short_filter_bias", detail::concat("(order+1)*d_model = ", order + 1, "*", D));
+    detail::require_finite(in_proj_weight, "hyena_weights", "in_proj_weight");
+    detail::require_finite(in_proj_bias, "hyena_weights", "in_proj_bias");
+    detail::require_finite(out_proj_weight, "hyena_weights", "out_proj_weight");
+    detail::require_finite(out_proj_bias, "hyena_weights", "out_proj_bias");
+    detail::require_finite(short_filter_weight, "hyena_weights", "short_filter_weight");
+    detail::require_finite(short_filter_bias, "hyena_weights", "short_filter_bias");
     const index_t F = detail::checked_mul(D, order - 1, "d_model*(order-1)");
     if (filter.channels != F)
       detail::throw_invalid("hyena::hyena_weights: the implicit filter has ", filter.channels,

@@ -78,6 +78,18 @@ struct implicit_filter_weights {
          detail::concat("channels*width = ", F, "*", M));
     need(deltas, F, "deltas", detail::concat("channels = ", F));
     need(bias, F, "bias", detail::concat("channels = ", F));
+    detail::require_finite(positions.z, "implicit_filter", "z");
+    detail::require_finite(positions.t, "implicit_filter", "t");
+    detail::require_finite(first_weight, "implicit_filter", "first_weight");
+    detail::require_finite(first_bias, "implicit_filter", "first_bias");
+    detail::require_finite(frequency, "implicit_filter", "frequency");
+    for (index_t j = 0; j < inner_weights.size(); ++j) {
+      detail::require_finite(inner_weights[j], "implicit_filter", detail::concat("inner_weights[", j, "]"));
+      detail::require_finite(inner_biases[j], "implicit_filter", detail::concat("inner_biases[", j, "]"));
+    }
+    detail::require_finite(last_weight, "implicit_filter", "last_weight");
+    detail::require_finite(deltas, "implicit_filter", "deltas");
+    detail::require_finite(bias, "implicit_filter", "bias");
   }
 };
 

@@ -47,4 +47,14 @@ inline void require_size(index_t actual, index_t expected, const char* function,
                   " = ", expected);
 }
 
+/// Throws std::invalid_argument naming `owner`, `name` and the first
+/// non-finite element's index: weights must be finite (an Inf or NaN in a
+/// filter would reach every output through the FFT).
+template <class Container>
+void require_finite(const Container& values, const char* owner, const std::string& name) {
+  for (index_t i = 0; i < values.size(); ++i)
+    if (!(values[i] - values[i] == 0))  // false exactly for NaN and +-Inf
+      throw_invalid("hyena::", owner, ": ", name, "[", i, "] = ", values[i], " is not finite");
+}
+
 }  // namespace hyena::detail

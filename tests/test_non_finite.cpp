@@ -1,0 +1,123 @@
+// The non-finite policy: a NaN or Inf at t0 never changes outputs before t0;
+// non-finite weights are rejected.
+#include <hyena/direct_conv.hpp>
+#include <hyena/fft_conv.hpp>
+#include <hyena/hyena_operator.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <limits>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "support/numerics.hpp"
+
+namespace {
+
+using hyena::index_t;
+
+template <class T>
+class NonFinite : public ::testing::Test {};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(NonFinite, Precisions);
+
+template <class T>
+std::vector<T> bad_values() {
+  return {std::numeric_limits<T>::quiet_NaN(), std::numeric_limits<T>::infinity(),
+          -std::numeric_limits<T>::infinity()};
+}
+
+TYPED_TEST(NonFinite, ConvolutionKeepsThePastExactAndOtherRowsUntouched) {
+  using T = TypeParam;
+  const index_t C = 3, L = 200, B = 2;
+  const auto k = hyena::test::random_vector<T>(C * L, 1), skip = hyena::test::random_vector<T>(C, 2);
+  const auto clean = hyena::test::random_vector<T>(B * C * L, 3);
+  const hyena::fft_filter<T> filter(C, L, k, skip);
+  std::vector<T> y_clean(clean.size());
+  hyena::causal_conv(filter, B, clean, y_clean);
+  for (const T bad : bad_values<T>())
+    for (index_t t0 : {index_t(0), index_t(1), index_t(57), L - 1}) {
+      const index_t row = 4;  // batch 1, channel 1
+      auto u = clean;
+      u[row * L + t0] = bad;
+      std::vector<T> y(u.size()), exact(u.size());
+      hyena::causal_conv(filter, B, u, y);
+      // The direct convolution is exactly causal: the reference for t < t0.
+      hyena::direct_causal_conv<T>(k, skip, {B, C, L}, u, exact);
+      for (index_t t = 0; t < t0; ++t) {
+        ASSERT_TRUE(std::isfinite(y[row * L + t])) << "t " << t << " t0 " << t0;
+        ASSERT_NEAR(y[row * L + t], exact[row * L + t],
+                    8 * hyena::test::fft_tolerance<T>(filter.fft_size()))
+            << "t " << t << " t0 " << t0;
+      }
+      for (index_t t = t0; t < L; ++t) ASSERT_TRUE(std::isnan(y[row * L + t])) << "t " << t;
+      for (index_t r = 0; r < B * C; ++r) {
+        if (r == row) continue;
+        for (index_t t = 0; t < L; ++t) ASSERT_EQ(y[r * L + t], y_clean[r * L + t]) << "row " << r;
+      }
+    }
+}
+
+TYPED_TEST(NonFinite, OperatorOutputsBeforeT0AreUnchanged) {
+  using T = TypeParam;
+  hyena::hyena_config config;
+  config.d_model = 6;
+  config.order = 3;
+  config.max_length = 128;
+  config.filter_width = 16;
+  const hyena::hyena_operator<T> op(hyena::random_hyena_weights<T>(config, 5));
+  const index_t B = 2, L = 100, D = 6, t0 = 37;
+  const auto clean = hyena::test::random_vector<T>(B * L * D, 6);
+  const auto expected = op.forward(B, L, clean);
+  double scale = 0;
+  for (auto x : expected) scale = std::max(scale, std::fabs(double(x)));
+  for (const T bad : bad_values<T>()) {
+    auto u = clean;
+    u[(1 * L + t0) * D + 2] = bad;  // batch 1, time t0, feature 2
+    const auto out = op.forward(B, L, u);
+    for (index_t b = 0; b < B; ++b)
+      for (index_t t = 0; t < L; ++t)
+        for (index_t d = 0; d < D; ++d) {
+          const index_t i = (b * L + t) * D + d;
+          if (b == 0 || t < t0) {
+            // Unchanged up to FFT rounding: the perturbed rows are transformed
+            // truncated at t0, which moves earlier outputs by rounding only.
+            ASSERT_TRUE(std::isfinite(out[i])) << b << " " << t << " " << d;
+            ASSERT_NEAR(out[i], expected[i], scale * 4 * hyena::test::fft_tolerance<T>(256)) << b << " " << t;
+          } else {
+            ASSERT_TRUE(std::isnan(out[i])) << "from t0 on the output is NaN: " << t;
+          }
+        }
+  }
+}
+
+TYPED_TEST(NonFinite, NonFiniteWeightsAreRejectedByName) {
+  using T = TypeParam;
+  const T nan = std::numeric_limits<T>::quiet_NaN();
+  std::vector<T> k(12, T(1));
+  k[7] = nan;
+  try {
+    hyena::fft_filter<T>(3, 4, k);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("k[1][3]"), std::string::npos) << e.what();
+  }
+  hyena::hyena_config config;
+  config.d_model = 4;
+  config.max_length = 16;
+  auto w = hyena::random_hyena_weights<T>(config, 9);
+  w.filter.deltas[2] = std::numeric_limits<T>::infinity();
+  try {
+    hyena::hyena_operator<T> op(w);
+    FAIL() << "no exception";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("deltas[2]"), std::string::npos) << e.what();
+  }
+  w = hyena::random_hyena_weights<T>(config, 9);
+  w.in_proj_bias[5] = nan;
+  EXPECT_THROW(hyena::hyena_operator<T>{w}, std::invalid_argument);
+}
+
+}  // namespace
