@@ -231,9 +231,9 @@ void run(const hyena::cli::args& args) {
     std::vector<T> hidden(count * L * D), logits(count * L * V);
     model.forward(count, L, ids, hidden, logits, ws);
     for (hyena::index_t b = 0; b < count; ++b) {
-      const auto score = hyena::next_token_log_likelihood<T>(
-          L, V, hyena::span<const T>(logits.data() + b * L * V, L * V),
-          hyena::span<const std::int64_t>(ids.data() + b * L, L));
+      const auto score =
+          hyena::next_token_log_likelihood<T>(L, V, hyena::span<const T>(logits.data() + b * L * V, L * V),
+                                              hyena::span<const std::int64_t>(ids.data() + b * L, L));
       log_likelihood[first + b] = score.log_likelihood;
       perplexity[first + b] = score.perplexity();
     }

@@ -60,7 +60,8 @@ TYPED_TEST(Gelu, KnownValuesAndLimits) {
   EXPECT_EQ(hyena::gelu_tanh(T(1e30)), T(1e30)) << "saturates to x";
   EXPECT_EQ(hyena::gelu_tanh(T(-1e30)), T(0)) << "saturates to -0";
   // gelu(x) - gelu(-x) = x (x/2 plus an odd part, cancelling).
-  for (const T x : {T(0.3), T(1.7), T(4)}) EXPECT_NEAR(hyena::gelu_tanh(x) - hyena::gelu_tanh(-x), x, 4 * std::numeric_limits<T>::epsilon() * x);
+  for (const T x : {T(0.3), T(1.7), T(4)})
+    EXPECT_NEAR(hyena::gelu_tanh(x) - hyena::gelu_tanh(-x), x, 4 * std::numeric_limits<T>::epsilon() * x);
   std::vector<T> v = {T(-1), T(0.5), T(2)};
   hyena::gelu_tanh_inplace<T>(v);
   EXPECT_EQ(v[1], hyena::gelu_tanh(T(0.5)));

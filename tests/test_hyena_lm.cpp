@@ -151,7 +151,8 @@ TYPED_TEST(HyenaLm, RejectsBadInputs) {
     return std::string("no exception");
   };
   const index_t L = l_max + 1;
-  EXPECT_NE(message(1, L, std::vector<std::int64_t>(L, 7), L * D, L * V).find("input length 21 exceeds the model's max_length 20"),
+  EXPECT_NE(message(1, L, std::vector<std::int64_t>(L, 7), L * D, L * V)
+                .find("input length 21 exceeds the model's max_length 20"),
             std::string::npos);
   std::vector<std::int64_t> ids(10, 7);
   ids[4] = 16;
@@ -175,7 +176,8 @@ TYPED_TEST(HyenaLm, RejectsBadInputs) {
 const std::string dump = "dna_tiny_d32_n2";
 
 hyena::safetensors_file dump_params() {
-  return hyena::safetensors_file::load((hyena::test::reference_dir() / "hyenadna" / dump / "params.safetensors").string());
+  return hyena::safetensors_file::load(
+      (hyena::test::reference_dir() / "hyenadna" / dump / "params.safetensors").string());
 }
 
 /// A copy of `file` with keys renamed by `rename` (an empty name drops the
@@ -245,7 +247,8 @@ TEST(HyenaLmLoader, AcceptsModelPrefixLayerVariantsAndTiedHead) {
 
   // Only one of the tied frequency keys is enough (a deduplicating saver).
   const auto dedup = rewrite(plain, [](const std::string& n) {
-    return n.find("implicit_filter.3.freq") != std::string::npos || n.find("implicit_filter.5.freq") != std::string::npos
+    return n.find("implicit_filter.3.freq") != std::string::npos ||
+                   n.find("implicit_filter.5.freq") != std::string::npos
                ? std::string()
                : n;
   });
@@ -272,18 +275,19 @@ TEST(HyenaLmLoader, NamesAMissingKeyAndItsExpectedShape) {
     const std::string what = load_error(rewrite(plain, [&](const std::string& n) { return n == key ? "" : n; }));
     EXPECT_CONTAINS(what, "tensor \"" + key + "\": missing (expected shape " + shape);
   }
-  const std::string no_embedding = load_error(rewrite(plain, [](const std::string& n) {
-    return n.find("word_embeddings") != std::string::npos ? "" : n;
-  }));
-  EXPECT_CONTAINS(no_embedding, "tensor \"backbone.embeddings.word_embeddings.weight\": missing (expected shape [vocab_size, d_model]");
+  const std::string no_embedding = load_error(
+      rewrite(plain, [](const std::string& n) { return n.find("word_embeddings") != std::string::npos ? "" : n; }));
+  EXPECT_CONTAINS(
+      no_embedding,
+      "tensor \"backbone.embeddings.word_embeddings.weight\": missing (expected shape [vocab_size, d_model]");
   const std::string no_freq = load_error(rewrite(plain, [](const std::string& n) {
     return n.find("layers.0") != std::string::npos && n.find(".freq") != std::string::npos ? "" : n;
   }));
-  EXPECT_CONTAINS(no_freq, "backbone.layers.0.mixer.filter_fn.implicit_filter.1.freq\": missing (expected shape [1, 16]");
+  EXPECT_CONTAINS(no_freq,
+                  "backbone.layers.0.mixer.filter_fn.implicit_filter.1.freq\": missing (expected shape [1, 16]");
   // Under the model. prefix the message names the key as the file spells it.
-  const std::string prefixed = load_error(rewrite(plain, [](const std::string& n) {
-    return n == "backbone.layers.0.norm1.weight" ? "" : "model." + n;
-  }));
+  const std::string prefixed = load_error(
+      rewrite(plain, [](const std::string& n) { return n == "backbone.layers.0.norm1.weight" ? "" : "model." + n; }));
   EXPECT_CONTAINS(prefixed, "tensor \"model.backbone.layers.0.norm1.weight\": missing (expected shape [32])");
 }
 
@@ -319,7 +323,8 @@ TEST(HyenaLmLoader, ChecksTheConfigAgainstTheShapes) {
   const auto plain = dump_params();
   hyena::hyena_lm_config c;
   c.n_layer = 3;
-  EXPECT_CONTAINS(load_error(plain, c), "tensor \"backbone.layers.2.norm1.weight\": missing (expected shape [32]; the config's n_layer = 3");
+  EXPECT_CONTAINS(load_error(plain, c),
+                  "tensor \"backbone.layers.2.norm1.weight\": missing (expected shape [32]; the config's n_layer = 3");
   c = {};
   c.n_layer = 1;
   EXPECT_CONTAINS(load_error(plain, c), "the file has 2 layers");
@@ -344,7 +349,6 @@ TEST(HyenaLmLoader, ChecksTheConfigAgainstTheShapes) {
   EXPECT_CONTAINS(load_error(plain, c), "in_proj.weight\": has shape [96, 32], expected [128, 32]");
   c = {};
   c.num_inner_mlps = 1;
-  c.num_inner_mlps_given = true;
   EXPECT_CONTAINS(load_error(plain, c), "implicit_filter.4.weight\": has shape [16, 16], expected [32, 16]");
   c = {};
   c.d_model = 32;
@@ -410,7 +414,7 @@ TEST(HyenaLmConfig, ReadsHyenaDnaConfigs) {
   EXPECT_EQ(c.l_max, 1026u);
   EXPECT_EQ(c.emb_dim, 5u);
   EXPECT_EQ(c.filter_order, 64u);
-  EXPECT_FALSE(c.num_inner_mlps_given);
+  EXPECT_FALSE(c.num_inner_mlps.has_value());
   EXPECT_EQ(c.options.mixer.modulation.shift, 0.05) << "HyenaDNA's standalone default";
   EXPECT_EQ(c.options.layer_norm_epsilon, 1e-5);
   EXPECT_EQ(c.options.mixer.layout, hyena::filter_layout::blocked);
@@ -423,19 +427,21 @@ TEST(HyenaLmConfig, ReadsHyenaDnaConfigs) {
   EXPECT_EQ(s.options.mixer.modulation.shift, 0.0);
   EXPECT_FALSE(s.options.mixer.modulation.modulate);
   EXPECT_EQ(s.options.mixer.layout, hyena::filter_layout::interleaved);
-  EXPECT_TRUE(s.num_inner_mlps_given);
+  EXPECT_EQ(s.num_inner_mlps.value_or(99), 0u);
 }
 
 TEST(HyenaLmConfig, RejectsBadValuesNamingTheKey) {
   EXPECT_CONTAINS(config_error(R"({"shift": 0.0})"), "key \"shift\" belongs in the \"layer\" object");
-  EXPECT_CONTAINS(config_error(R"({"d_model": "32"})"), "model config \"test.json\": key \"d_model\" must be a non-negative integer");
+  EXPECT_CONTAINS(config_error(R"({"d_model": "32"})"),
+                  "model config \"test.json\": key \"d_model\" must be a non-negative integer");
   EXPECT_CONTAINS(config_error(R"({"d_model": 32.5})"), "key \"d_model\" must be a non-negative integer");
   EXPECT_CONTAINS(config_error(R"({"n_layer": 0})"), "key \"n_layer\" must be >= 1");
   EXPECT_CONTAINS(config_error(R"({"layer_norm_epsilon": -1})"), "key \"layer_norm_epsilon\" must be >= 0");
   EXPECT_CONTAINS(config_error(R"({"layer": {"shift": "x"}})"), "key \"layer.shift\" must be a finite number");
   EXPECT_CONTAINS(config_error(R"({"layer": {"emb_dim": 4}})"), "key \"layer.emb_dim\" must be odd");
   EXPECT_CONTAINS(config_error(R"({"layer": {"_name_": "mha"}})"), "only Hyena mixers");
-  EXPECT_CONTAINS(config_error(R"({"layer": {"filter_layout": "diagonal"}})"), "must be \"blocked\" or \"interleaved\"");
+  EXPECT_CONTAINS(config_error(R"({"layer": {"filter_layout": "diagonal"}})"),
+                  "must be \"blocked\" or \"interleaved\"");
   EXPECT_CONTAINS(config_error(R"({"layer": {"modulate": 1}})"), "key \"layer.modulate\" must be true or false");
   EXPECT_CONTAINS(config_error(R"({"layer": 3})"), "key \"layer\" must be an object");
   EXPECT_CONTAINS(config_error(R"([1, 2])"), "must be a JSON object");

@@ -34,8 +34,9 @@ TYPED_TEST(LayerNorm, MatchesNaiveIncludingOffsetRows) {
       std::vector<T> y(x.size());
       hyena::layer_norm<T>(rows, width, x, w.weight, w.bias, 1e-5, y);
       const auto expected = hyena::test::naive_layer_norm(std::vector<double>(x.begin(), x.end()), width, w, 1e-5);
-      hyena::test::expect_error_within(hyena::test::relative_l2_error(y, expected), 4 * hyena::test::unit_roundoff<T>(),
-                                       "layer_norm width " + std::to_string(width) + " offset " + std::to_string(offset));
+      hyena::test::expect_error_within(
+          hyena::test::relative_l2_error(y, expected), 4 * hyena::test::unit_roundoff<T>(),
+          "layer_norm width " + std::to_string(width) + " offset " + std::to_string(offset));
       // In place gives the same bits.
       hyena::layer_norm<T>(rows, width, x, w.weight, w.bias, 1e-5, x);
       EXPECT_EQ(x, y);

@@ -26,9 +26,9 @@ TEST(LmScoring, LogSoftmaxIsStableAndExact) {
 
 TEST(LmScoring, SumsTheNextTokensLogProbabilities) {
   // Three positions, vocab 2; row t predicts ids[t+1].
-  const std::vector<double> logits = {0.0, std::log(3.0),   // p(1) = 3/4
-                                      std::log(4.0), 0.0,   // p(0) = 4/5
-                                      5.0, -5.0};           // unused: predicts past the end
+  const std::vector<double> logits = {0.0,           std::log(3.0),  // p(1) = 3/4
+                                      std::log(4.0), 0.0,            // p(0) = 4/5
+                                      5.0,           -5.0};          // unused: predicts past the end
   const std::vector<std::int64_t> ids = {0, 1, 0};
   const auto s = hyena::next_token_log_likelihood<double>(3, 2, logits, ids);
   EXPECT_EQ(s.predictions, 2u);

@@ -87,7 +87,8 @@ void check_dump() {
   const auto tokenizer = hyena::character_tokenizer::dna();
   for (index_t b = 0; b < B; ++b) {
     const auto encoded = tokenizer.encode(ref.config["input"]["texts"][b].get<std::string>());
-    EXPECT_EQ(encoded, std::vector<std::int64_t>(ids.begin() + std::ptrdiff_t(b * L), ids.begin() + std::ptrdiff_t((b + 1) * L)));
+    EXPECT_EQ(encoded, std::vector<std::int64_t>(ids.begin() + std::ptrdiff_t(b * L),
+                                                 ids.begin() + std::ptrdiff_t((b + 1) * L)));
   }
 
   hyena::hyena_lm_workspace<T> ws;
@@ -107,14 +108,16 @@ void check_dump() {
   // Stage by stage, each fed with the dump's own input.
   for (index_t i = 0; i < model.n_layer(); ++i) {
     const std::string at = "layers." + std::to_string(i) + ".";
-    const auto r_in = i == 0 ? dump("embeddings", {B, L, D}) : dump("layers." + std::to_string(i - 1) + ".residual_out", {B, L, D});
+    const auto r_in =
+        i == 0 ? dump("embeddings", {B, L, D}) : dump("layers." + std::to_string(i - 1) + ".residual_out", {B, L, D});
     std::vector<T> normed(rows * D), act(rows * H), out(rows * D);
     hyena::layer_norm<T>(rows, D, r_in, model.norm1(i).weight, model.norm1(i).bias, eps, normed);
     compare("isolated " + at + "mixer_in", normed, at + "mixer_in", {B, L, D}, norm_tolerance);
     // The long filter h [1, L, D] (time-major in the dump, channel-major here).
-    expect_error_within(relative_l2_error(model.mixer(i).filter_generator().response(L),
-                                          hyena::test::transpose(ref.stages.read<double>(at + "filter_h", {1, L, D}), 1, L, D)),
-                        filter_tolerance, precision + "isolated " + at + "filter_h");
+    expect_error_within(
+        relative_l2_error(model.mixer(i).filter_generator().response(L),
+                          hyena::test::transpose(ref.stages.read<double>(at + "filter_h", {1, L, D}), 1, L, D)),
+        filter_tolerance, precision + "isolated " + at + "filter_h");
     const auto mixer_in = dump(at + "mixer_in", {B, L, D});
     compare("isolated " + at + "mixer_out", model.mixer(i).forward(B, L, mixer_in), at + "mixer_out", {B, L, D},
             mixer_tolerance(L));
@@ -136,7 +139,8 @@ void check_dump() {
   {
     const std::string last = "layers." + std::to_string(model.n_layer() - 1) + ".residual_out";
     std::vector<T> normed(rows * D), head(rows * V);
-    hyena::layer_norm<T>(rows, D, dump(last, {B, L, D}), model.final_norm().weight, model.final_norm().bias, eps, normed);
+    hyena::layer_norm<T>(rows, D, dump(last, {B, L, D}), model.final_norm().weight, model.final_norm().bias, eps,
+                         normed);
     compare("isolated ln_f_out", normed, "ln_f_out", {B, L, D}, norm_tolerance);
     model.lm_head(rows, ref.io.read<T>("hidden_states", {B, L, D}), head);
     expect_error_within(relative_l2_error(head, ref.io.read<double>("logits", {B, L, V})), head_tolerance,
@@ -186,7 +190,8 @@ TEST(HyenaDnaReference, EveryStageFloat) { check_dump<float>(); }
 TEST(HyenaDnaReference, EveryStageDouble) { check_dump<double>(); }
 
 TEST(HyenaDnaReference, TokenizerMatchesTheDumpedVocabulary) {
-  const auto config = hyena::test::read_json(hyena::test::reference_dir() / "hyenadna" / "dna_tiny_d32_n2" / "config.json");
+  const auto config =
+      hyena::test::read_json(hyena::test::reference_dir() / "hyenadna" / "dna_tiny_d32_n2" / "config.json");
   const auto& tok = config["tokenizer"];
   const auto tokenizer = hyena::character_tokenizer::dna();
   EXPECT_EQ(tokenizer.vocab_size(), tok["vocab_size"].get<index_t>());
@@ -194,7 +199,8 @@ TEST(HyenaDnaReference, TokenizerMatchesTheDumpedVocabulary) {
   hyena::tokenizer_options special;
   special.add_special_tokens = true;
   EXPECT_EQ(tokenizer.encode("ACGTN", special), tok["with_special_tokens_example"].get<std::vector<std::int64_t>>());
-  EXPECT_EQ(tokenizer.encode("a"), std::vector<std::int64_t>{tok["unknown_character_example"]["a"].get<std::int64_t>()});
+  EXPECT_EQ(tokenizer.encode("a"),
+            std::vector<std::int64_t>{tok["unknown_character_example"]["a"].get<std::int64_t>()});
 }
 
 }  // namespace

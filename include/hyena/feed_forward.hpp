@@ -36,8 +36,8 @@ struct feed_forward_weights {
     detail::require_positive(d_inner, "feed_forward_weights", "d_inner");
     auto need = [](const std::vector<T>& v, index_t expected, const char* name, const std::string& shape) {
       if (v.size() != expected)
-        detail::throw_invalid("hyena::feed_forward_weights: ", name, " has ", v.size(), " elements, expected ",
-                              shape, " = ", expected);
+        detail::throw_invalid("hyena::feed_forward_weights: ", name, " has ", v.size(), " elements, expected ", shape,
+                              " = ", expected);
     };
     const index_t D = d_model, H = d_inner;
     need(fc1_weight, detail::checked_mul(H, D, "d_inner*d_model"), "fc1_weight",
@@ -59,8 +59,7 @@ struct feed_forward_weights {
 /// Throws std::invalid_argument on invalid weights or mismatched spans.
 template <class T>
 void feed_forward(const feed_forward_weights<T>& w, index_t rows, detail::type_identity_t<span<const T>> x,
-                  detail::type_identity_t<span<T>> hidden, detail::type_identity_t<span<T>> out,
-                  unsigned threads = 1) {
+                  detail::type_identity_t<span<T>> hidden, detail::type_identity_t<span<T>> out, unsigned threads = 1) {
   static_assert(detail::is_real_v<T>, "hyena::feed_forward<T> needs T = float or double");
   using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;

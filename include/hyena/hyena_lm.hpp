@@ -72,11 +72,11 @@ struct hyena_block_weights {
 /// Every parameter of a language model.
 template <class T>
 struct hyena_lm_weights {
-  index_t d_model = 0;                       ///< D
-  index_t padded_vocab_size = 0;             ///< V', the embedding's rows
-  std::vector<T> word_embeddings;            ///< E [V'][D], also the LM head
+  index_t d_model = 0;                         ///< D
+  index_t padded_vocab_size = 0;               ///< V', the embedding's rows
+  std::vector<T> word_embeddings;              ///< E [V'][D], also the LM head
   std::vector<hyena_block_weights<T>> layers;  ///< n_layer >= 1 blocks
-  layer_norm_weights<T> final_norm;          ///< ln_f
+  layer_norm_weights<T> final_norm;            ///< ln_f
 
   /// Throws std::invalid_argument naming the first inconsistent member
   /// (with its layer), e.g. "layers[1].mlp: fc1_weight has ...".
@@ -104,8 +104,8 @@ struct hyena_lm_weights {
         detail::throw_invalid("hyena::hyena_lm_weights: ", at, "mlp: ", e.what());
       }
       if (l.mixer.d_model != d_model)
-        detail::throw_invalid("hyena::hyena_lm_weights: ", at, "mixer has d_model ", l.mixer.d_model,
-                              ", expected ", d_model);
+        detail::throw_invalid("hyena::hyena_lm_weights: ", at, "mixer has d_model ", l.mixer.d_model, ", expected ",
+                              d_model);
       if (l.mlp.d_model != d_model)
         detail::throw_invalid("hyena::hyena_lm_weights: ", at, "mlp has d_model ", l.mlp.d_model, ", expected ",
                               d_model);
@@ -129,7 +129,7 @@ struct hyena_lm_layer_trace {
 
 template <class T>
 struct hyena_lm_trace {
-  std::vector<T> embeddings;                   ///< E[ids], [B][L][D]
+  std::vector<T> embeddings;                    ///< E[ids], [B][L][D]
   std::vector<hyena_lm_layer_trace<T>> layers;  ///< one per block
   // ln_f's output is the forward call's `hidden`.
 };
@@ -171,13 +171,12 @@ class hyena_lm {
  public:
   /// Validates the weights and options (std::invalid_argument naming the
   /// member) and builds one hyena_operator per layer. O(parameters).
-  explicit hyena_lm(hyena_lm_weights<T> weights, hyena_lm_options options = {})
-      : options_(std::move(options)) {
+  explicit hyena_lm(hyena_lm_weights<T> weights, hyena_lm_options options = {}) : options_(std::move(options)) {
     weights.validate();
     check_layer_norm_epsilon(options_.layer_norm_epsilon, "hyena_lm");
     if (options_.vocab_size > weights.padded_vocab_size)
-      detail::throw_invalid("hyena::hyena_lm: options.vocab_size ", options_.vocab_size,
-                            " exceeds the embedding's ", weights.padded_vocab_size, " rows");
+      detail::throw_invalid("hyena::hyena_lm: options.vocab_size ", options_.vocab_size, " exceeds the embedding's ",
+                            weights.padded_vocab_size, " rows");
     options_.mixer.threads = options_.threads;
     d_model_ = weights.d_model;
     padded_vocab_ = weights.padded_vocab_size;
@@ -247,8 +246,8 @@ class hyena_lm {
                            "logits", detail::concat("batch*length*V' = ", batch, "*", length, "*", V, " (or empty)"));
     for (index_t i = 0; i < rows; ++i)
       if (ids[i] < 0 || static_cast<std::uint64_t>(ids[i]) >= V)
-        detail::throw_invalid("hyena::hyena_lm::forward: token id ", ids[i], " at batch ", i / length,
-                              ", position ", i % length, " is outside the embedding's rows [0, ", V, ")");
+        detail::throw_invalid("hyena::hyena_lm::forward: token id ", ids[i], " at batch ", i / length, ", position ",
+                              i % length, " is outside the embedding's rows [0, ", V, ")");
 
     ws.residual_.resize(elements);
     ws.normed_.resize(elements);

@@ -23,6 +23,7 @@
 #include <cmath>
 #include <cstdint>
 #include <fstream>
+#include <optional>
 #include <set>
 #include <sstream>
 #include <stdexcept>
@@ -39,7 +40,8 @@
 namespace hyena {
 
 /// A model config: the options the weights do not carry, plus hyperparameters
-/// the file's tensor shapes must agree with (0: not given, take the shapes').
+/// the file's tensor shapes must agree with (0 or empty: not given, take the
+/// shapes').
 struct hyena_lm_config {
   hyena_lm_options options;  ///< layer_norm_epsilon; mixer shift, modulate, layout; vocab_size
   index_t d_model = 0;
@@ -51,8 +53,7 @@ struct hyena_lm_config {
   index_t emb_dim = 0;
   index_t filter_order = 0;  ///< M, the filter MLP's width
   index_t order = 0;
-  index_t num_inner_mlps = 0;
-  bool num_inner_mlps_given = false;  ///< R may be 0, so "given" needs its own flag
+  std::optional<index_t> num_inner_mlps;  ///< R, which may be 0
 };
 
 namespace detail {
@@ -71,7 +72,8 @@ class lm_config_parser {
     return static_cast<index_t>(n);
   }
   double number(const nlohmann::json& v, const std::string& key) const {
-    if (!v.is_number() || !std::isfinite(v.get<double>())) fail(key, concat("must be a finite number, got ", brief_json(v)));
+    if (!v.is_number() || !std::isfinite(v.get<double>()))
+      fail(key, concat("must be a finite number, got ", brief_json(v)));
     return v.get<double>();
   }
   bool boolean(const nlohmann::json& v, const std::string& key) const {
@@ -88,9 +90,8 @@ class lm_config_parser {
 };
 
 /// Mixer hyperparameters: HyenaDNA keeps them under "layer".
-inline const char* const lm_layer_keys[] = {"_name_", "l_max",          "emb_dim", "filter_order", "w",
-                                            "shift",  "modulate",       "order",   "filter_layout",
-                                            "num_inner_mlps"};
+inline const char* const lm_layer_keys[] = {"_name_", "l_max",    "emb_dim", "filter_order",  "w",
+                                            "shift",  "modulate", "order",   "filter_layout", "num_inner_mlps"};
 
 }  // namespace detail
 
@@ -117,8 +118,8 @@ inline hyena_lm_config parse_hyena_lm_config(const nlohmann::json& json, const s
   hyena_lm_config c;
   for (const char* key : detail::lm_layer_keys)
     if (json.contains(key))
-      p.fail(key, "belongs in the \"layer\" object (HyenaDNA's layout: {\"layer\": {\"" + std::string(key) +
-                      "\": ...}})");
+      p.fail(key,
+             "belongs in the \"layer\" object (HyenaDNA's layout: {\"layer\": {\"" + std::string(key) + "\": ...}})");
   if (json.contains("d_model")) c.d_model = p.count(json["d_model"], "d_model", 1);
   if (json.contains("n_layer")) c.n_layer = p.count(json["n_layer"], "n_layer", 1);
   if (json.contains("d_inner") && !json["d_inner"].is_null()) c.d_inner = p.count(json["d_inner"], "d_inner", 1);
@@ -144,10 +145,7 @@ inline hyena_lm_config parse_hyena_lm_config(const nlohmann::json& json, const s
   }
   if (layer.contains("filter_order")) c.filter_order = p.count(layer["filter_order"], "layer.filter_order", 1);
   if (layer.contains("order")) c.order = p.count(layer["order"], "layer.order", 2);
-  if (layer.contains("num_inner_mlps")) {
-    c.num_inner_mlps = p.count(layer["num_inner_mlps"], "layer.num_inner_mlps", 0);
-    c.num_inner_mlps_given = true;
-  }
+  if (layer.contains("num_inner_mlps")) c.num_inner_mlps = p.count(layer["num_inner_mlps"], "layer.num_inner_mlps", 0);
   if (layer.contains("w")) (void)p.number(layer["w"], "layer.w");
   if (layer.contains("shift")) c.options.mixer.modulation.shift = p.number(layer["shift"], "layer.shift");
   if (layer.contains("modulate")) c.options.mixer.modulation.modulate = p.boolean(layer["modulate"], "layer.modulate");
@@ -236,8 +234,8 @@ inline std::string dim_or(index_t value, const char* name) { return value ? std:
 inline void check_lm_mixer(const lm_checkpoint& ck, const std::string& prefix, index_t D, lm_mixer_dims& dims) {
   // (order+1) D streams.
   const std::string in_w = prefix + "in_proj.weight";
-  const auto& in_shape = ck.shape(in_w, concat("[", dims.order ? concat((dims.order + 1) * D) : concat("(order+1)*", D),
-                                               ", ", D, "]"));
+  const auto& in_shape =
+      ck.shape(in_w, concat("[", dims.order ? concat((dims.order + 1) * D) : concat("(order+1)*", D), ", ", D, "]"));
   const bool in_ok = in_shape.size() == 2 && in_shape[1] == D && in_shape[0] % D == 0 && in_shape[0] / D >= 3 &&
                      (dims.order == 0 || in_shape[0] / D == dims.order + 1);
   if (!in_ok) {
@@ -265,7 +263,8 @@ inline void check_lm_mixer(const lm_checkpoint& ck, const std::string& prefix, i
   const auto& z_shape = ck.shape(z, z_expected);
   const bool z_rank = z_shape.size() == 3 && z_shape[0] == 1;
   const bool z_length = z_rank && z_shape[1] != 0 && (dims.l_max == 0 || z_shape[1] == dims.l_max);
-  const bool z_emb = z_rank && z_shape[2] >= 3 && z_shape[2] % 2 == 1 && (dims.emb_dim == 0 || z_shape[2] == dims.emb_dim);
+  const bool z_emb =
+      z_rank && z_shape[2] >= 3 && z_shape[2] % 2 == 1 && (dims.emb_dim == 0 || z_shape[2] == dims.emb_dim);
   if (!z_length || !z_emb) {
     // Spell out the extent that is right as it is, so the message points at the wrong one.
     const std::string length = z_length ? concat(z_shape[1]) : dim_or(dims.l_max, "l_max");
@@ -310,8 +309,8 @@ inline void check_lm_mixer(const lm_checkpoint& ck, const std::string& prefix, i
     any_frequency = true;
   }
   if (!any_frequency)
-    ck.fail(mlp + "1.freq", "missing (expected shape [1, ", M, "]; the sine frequency is one tensor tied across ",
-            mlp, "{1,3,..}.freq and any one of them is enough)");
+    ck.fail(mlp + "1.freq", "missing (expected shape [1, ", M, "]; the sine frequency is one tensor tied across ", mlp,
+            "{1,3,..}.freq and any one of them is enough)");
   ck.expect(prefix + "filter_fn.modulation.deltas", {1, 1, F});
 }
 
@@ -341,8 +340,9 @@ hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hy
       if (p.empty() || p.back() == '.') prefixes.push_back(p);
     }
   if (prefixes.empty())
-    ck.fail(anchor, "missing (expected shape [vocab_size, d_model], under no prefix or one such as \"model.\"); "
-                    "not a HyenaDNA / safari language-model checkpoint?");
+    ck.fail(anchor,
+            "missing (expected shape [vocab_size, d_model], under no prefix or one such as \"model.\"); "
+            "not a HyenaDNA / safari language-model checkpoint?");
   if (prefixes.size() > 1)
     ck.fail(prefixes[0] + anchor, "is ambiguous: the file also has \"", prefixes[1] + anchor,
             "\"; keep one model per file");
@@ -400,7 +400,7 @@ hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hy
   dims.l_max = config.l_max;
   dims.emb_dim = config.emb_dim;
   dims.width = config.filter_order;
-  if (config.num_inner_mlps_given) dims.last = 2 * config.num_inner_mlps + 2;
+  if (config.num_inner_mlps) dims.last = 2 * *config.num_inner_mlps + 2;
   index_t H = config.d_inner;
   for (index_t i = 0; i < n; ++i) {
     const std::string at = detail::concat(layers, i, ".");
@@ -418,8 +418,8 @@ hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hy
     const std::string fc1 = mlp + "fc1.weight";
     const auto& fc1_shape = ck.shape(fc1, detail::concat("[", detail::dim_or(H, "d_inner"), ", ", D, "]"));
     if (fc1_shape.size() != 2 || fc1_shape[1] != D || fc1_shape[0] == 0 || (H != 0 && fc1_shape[0] != H))
-      ck.fail(fc1, "has shape ", detail::format_shape(fc1_shape), ", expected [", detail::dim_or(H, "d_inner"), ", ",
-              D, "]");
+      ck.fail(fc1, "has shape ", detail::format_shape(fc1_shape), ", expected [", detail::dim_or(H, "d_inner"), ", ", D,
+              "]");
     H = fc1_shape[0];
     b.mlp.d_model = D;
     b.mlp.d_inner = H;

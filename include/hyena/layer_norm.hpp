@@ -51,8 +51,8 @@ inline void check_layer_norm_epsilon(double eps, const char* function) {
 /// negative or not finite.
 template <class T>
 void layer_norm(index_t rows, index_t width, detail::type_identity_t<span<const T>> x,
-                detail::type_identity_t<span<const T>> weight, detail::type_identity_t<span<const T>> bias,
-                double eps, detail::type_identity_t<span<T>> y) {
+                detail::type_identity_t<span<const T>> weight, detail::type_identity_t<span<const T>> bias, double eps,
+                detail::type_identity_t<span<T>> y) {
   static_assert(detail::is_real_v<T>, "hyena::layer_norm<T> needs T = float or double");
   detail::require_positive(width, "layer_norm", "width");
   check_layer_norm_epsilon(eps, "layer_norm");

@@ -43,9 +43,7 @@ inline void check_sampling_options(const sampling_options& options, const char* 
 }
 
 /// A uniform double in [0, 1) from the top 53 bits of one draw.
-inline double uniform_01(std::mt19937_64& rng) noexcept {
-  return double(rng() >> 11) * (1.0 / 9007199254740992.0);
-}
+inline double uniform_01(std::mt19937_64& rng) noexcept { return double(rng() >> 11) * (1.0 / 9007199254740992.0); }
 
 }  // namespace detail
 
@@ -72,8 +70,7 @@ std::int64_t sample_token(detail::type_identity_t<span<const T>> logits, const s
   std::iota(candidates.begin(), candidates.end(), index_t(0));
   if (options.top_k != 0 && options.top_k < n) {
     // Largest first; equal logits keep id order, so the cut is deterministic.
-    std::stable_sort(candidates.begin(), candidates.end(),
-                     [&](index_t a, index_t b) { return logits[a] > logits[b]; });
+    std::stable_sort(candidates.begin(), candidates.end(), [&](index_t a, index_t b) { return logits[a] > logits[b]; });
     candidates.resize(options.top_k);
   }
   double peak = -std::numeric_limits<double>::infinity();

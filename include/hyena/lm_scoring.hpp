@@ -50,8 +50,7 @@ struct sequence_score {
 /// the model's logits does). O(length * vocab); no allocation; thread-safe.
 /// Throws std::invalid_argument on mismatched spans or an id outside [0, vocab).
 template <class T>
-sequence_score next_token_log_likelihood(index_t length, index_t vocab,
-                                         detail::type_identity_t<span<const T>> logits,
+sequence_score next_token_log_likelihood(index_t length, index_t vocab, detail::type_identity_t<span<const T>> logits,
                                          span<const std::int64_t> ids) {
   detail::require_positive(vocab, "next_token_log_likelihood", "vocab");
   detail::require_size(logits.size(), detail::checked_mul(length, vocab, "length*vocab"), "next_token_log_likelihood",
@@ -80,7 +79,8 @@ void mean_pool(index_t batch, index_t length, index_t width, detail::type_identi
   detail::require_positive(width, "mean_pool", "width");
   detail::require_size(hidden.size(), detail::checked_mul(batch, length, width, "batch*length*width"), "mean_pool",
                        "hidden", detail::concat("batch*length*width = ", batch, "*", length, "*", width));
-  detail::require_size(out.size(), batch * width, "mean_pool", "out", detail::concat("batch*width = ", batch, "*", width));
+  detail::require_size(out.size(), batch * width, "mean_pool", "out",
+                       detail::concat("batch*width = ", batch, "*", width));
   for (index_t b = 0; b < batch; ++b)
     for (index_t d = 0; d < width; ++d) {
       double sum = 0;

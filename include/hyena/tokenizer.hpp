@@ -81,8 +81,7 @@ class character_tokenizer {
       const std::int64_t id = token_id(text[i]);
       if (id == unk_id && options.strict)
         detail::throw_invalid("hyena::character_tokenizer::encode: unknown character ", describe(text[i]),
-                              " at position ", i, " (the vocabulary is \"", characters_,
-                              "\", case-sensitive)");
+                              " at position ", i, " (the vocabulary is \"", characters_, "\", case-sensitive)");
       ids.push_back(id);
     }
     if (options.add_special_tokens) ids.push_back(sep_id);

@@ -41,7 +41,8 @@ std::vector<double> naive_layer_norm(const std::vector<double>& x, std::size_t w
     for (std::size_t i = 0; i < width; ++i) var += (x[r * width + i] - mean) * (x[r * width + i] - mean);
     var /= width;
     for (std::size_t i = 0; i < width; ++i)
-      y[r * width + i] = static_cast<double>((x[r * width + i] - mean) / std::sqrt(var + eps) * w.weight[i] + w.bias[i]);
+      y[r * width + i] =
+          static_cast<double>((x[r * width + i] - mean) / std::sqrt(var + eps) * w.weight[i] + w.bias[i]);
   }
   return y;
 }
@@ -70,7 +71,9 @@ std::vector<double> naive_mlp(const std::vector<double>& x, const hyena::feed_fo
 template <class T>
 hyena::hyena_lm_weights<double> to_double(const hyena::hyena_lm_weights<T>& w) {
   auto d = [](const std::vector<T>& v) { return std::vector<double>(v.begin(), v.end()); };
-  auto norm = [&](const hyena::layer_norm_weights<T>& n) { return hyena::layer_norm_weights<double>{d(n.weight), d(n.bias)}; };
+  auto norm = [&](const hyena::layer_norm_weights<T>& n) {
+    return hyena::layer_norm_weights<double>{d(n.weight), d(n.bias)};
+  };
   hyena::hyena_lm_weights<double> out;
   out.d_model = w.d_model;
   out.padded_vocab_size = w.padded_vocab_size;
@@ -80,7 +83,8 @@ hyena::hyena_lm_weights<double> to_double(const hyena::hyena_lm_weights<T>& w) {
     hyena::hyena_block_weights<double> b;
     b.norm1 = norm(l.norm1);
     b.norm2 = norm(l.norm2);
-    b.mlp = {l.mlp.d_model, l.mlp.d_inner, d(l.mlp.fc1_weight), d(l.mlp.fc1_bias), d(l.mlp.fc2_weight), d(l.mlp.fc2_bias)};
+    b.mlp = {l.mlp.d_model,     l.mlp.d_inner,       d(l.mlp.fc1_weight),
+             d(l.mlp.fc1_bias), d(l.mlp.fc2_weight), d(l.mlp.fc2_bias)};
     const auto& m = l.mixer;
     b.mixer.d_model = m.d_model;
     b.mixer.order = m.order;
@@ -126,8 +130,8 @@ inline naive_lm_output naive_lm_forward(const hyena::hyena_lm_weights<double>& w
   for (std::size_t i = 0; i < B * L; ++i)
     for (std::size_t d = 0; d < D; ++d) r[i * D + d] = w.word_embeddings[std::size_t(ids[i]) * D + d];
   for (const auto& layer : w.layers) {
-    const auto mixed = naive_hyena_forward(layer.mixer, B, L, naive_layer_norm(r, D, layer.norm1, eps), shift, true,
-                                           interleaved);
+    const auto mixed =
+        naive_hyena_forward(layer.mixer, B, L, naive_layer_norm(r, D, layer.norm1, eps), shift, true, interleaved);
     for (std::size_t i = 0; i < r.size(); ++i) r[i] += mixed[i];
     const auto m = naive_mlp(naive_layer_norm(r, D, layer.norm2, eps), layer.mlp);
     for (std::size_t i = 0; i < r.size(); ++i) r[i] += m[i];
