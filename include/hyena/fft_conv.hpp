@@ -71,7 +71,9 @@ class fft_filter {
     // Each channel's spectrum starts on a 64-byte boundary, as FFTW's
     // new-array execution needs (8 complex values = 64 bytes for float).
     stride_ = (fft_->spectrum_size() + 7) / 8 * 8;
-    spectra_.resize(detail::checked_mul(channels, stride_, "channels*spectrum_stride"));
+    const index_t spectrum_values = detail::checked_mul(channels, stride_, "channels*spectrum_size");
+    detail::require_allocatable(spectrum_values, sizeof(complex_type), "fft_filter spectra (channels*spectrum_size)");
+    spectra_.resize(spectrum_values);
     skip_.assign(channels, T(0));
     if (!skip.empty()) std::copy(skip.begin(), skip.end(), skip_.begin());
 
@@ -121,6 +123,7 @@ struct fft_row_buffers {
   fft_complex_buffer<T> spectrum;
   index_t written = 0;
   void reserve(index_t fft_size) {
+    detail::require_allocatable(fft_size, 4 * sizeof(T), "fft_conv_workspace rows (fft_size)");
     if (input.size() < fft_size) input.resize(fft_size, T(0));
     if (output.size() < fft_size) output.resize(fft_size);
     if (spectrum.size() < fft_size / 2 + 1) spectrum.resize(fft_size / 2 + 1);

@@ -168,6 +168,7 @@ class hyena_operator {
 
     const auto filters = prepared_filters(length);
     const index_t stream_elements = detail::checked_mul(w_.streams(), L, "streams*length");
+    detail::require_allocatable(stream_elements, sizeof(T), "hyena_workspace streams ((order+1)*d_model*length)");
     if (ws.streams_.size() < stream_elements) ws.streams_.resize(stream_elements);
     const span<T> streams(ws.streams_.data(), stream_elements);
     if (trace != nullptr) {

@@ -118,7 +118,9 @@ class implicit_filter {
   std::vector<T> mlp(index_t length) const {
     check_length(length, "mlp");
     const index_t M = w_.width, E = w_.emb_dim(), F = w_.channels;
-    std::vector<T> out(detail::checked_mul(F, length, "channels*length"));
+    const index_t values = detail::checked_mul(F, length, "channels*length");
+    detail::require_allocatable(values, 3 * sizeof(T), "implicit filter bank (channels*length)");
+    std::vector<T> out(values);
     Eigen::Map<row_matrix> h(out.data(), Eigen::Index(F), Eigen::Index(length));
     const Eigen::Map<const row_matrix> w0(w_.first_weight.data(), Eigen::Index(M), Eigen::Index(E));
     const Eigen::Map<const vector> b0(w_.first_bias.data(), Eigen::Index(M));

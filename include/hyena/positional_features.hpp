@@ -35,7 +35,9 @@ struct positional_features {
     positional_features p;
     p.max_length = max_length;
     p.emb_dim = emb_dim;
-    p.z.resize(detail::checked_mul(max_length, emb_dim, "max_length*emb_dim"));
+    const index_t values = detail::checked_mul(max_length, emb_dim, "max_length*emb_dim");
+    detail::require_allocatable(values, sizeof(T), "positional features z (max_length*emb_dim)");
+    p.z.resize(values);
     p.t.resize(max_length);
     const index_t K = (emb_dim - 1) / 2;
     std::vector<T> band(K);

@@ -10,6 +10,10 @@
 
 #include "../config.hpp"
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <unistd.h>
+#endif
+
 namespace hyena::detail {
 
 template <class... Parts>
@@ -33,6 +37,28 @@ inline index_t checked_mul(index_t a, index_t b, const char* what) {
 
 inline index_t checked_mul(index_t a, index_t b, index_t c, const char* what) {
   return checked_mul(checked_mul(a, b, what), c, what);
+}
+
+/// Bytes of physical memory, or 0 where the platform does not say.
+inline index_t physical_memory_bytes() noexcept {
+#if defined(_SC_PHYS_PAGES) && defined(_SC_PAGE_SIZE)
+  const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGE_SIZE);
+  if (pages > 0 && page > 0) return index_t(pages) * index_t(page);
+#endif
+  return 0;
+}
+
+/// Throws std::length_error naming `what` and the sizes when count elements
+/// of element_size bytes overflow or exceed the machine's physical memory.
+/// Called before large allocations: with overcommit a too-large request may
+/// "succeed" and the process be killed when the memory is touched, so it is
+/// refused up front instead.
+inline void require_allocatable(index_t count, index_t element_size, const char* what) {
+  const index_t bytes = checked_mul(count, element_size, what);
+  const index_t limit = physical_memory_bytes();
+  if (limit != 0 && bytes > limit)
+    throw std::length_error(concat("hyena: ", what, " needs ", bytes, " bytes (", count, " elements of ", element_size,
+                                   " bytes), more than the machine's ", limit, " bytes of memory"));
 }
 
 inline void require_positive(index_t value, const char* function, const char* name) {
