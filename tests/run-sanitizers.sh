@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# The whole test suite again, built as C++20, under AddressSanitizer +
+# UndefinedBehaviorSanitizer (halting on the first report), then the
+# concurrency tests under ThreadSanitizer. Installs what is missing first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash cmake/install-debian-deps.sh
+jobs=$(nproc)
+# -O1 keeps Eigen fast enough for the suite while every check stays on; no -g:
+# debug info triples the compile time of these template-heavy tests, and
+# reports still name the functions.
+flags="-O1 -fno-omit-frame-pointer"
+
+asan=build/sanitize-address
+cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=address,undefined \
+      -DCMAKE_CXX_STANDARD=20 -DHYENA_BUILD_BENCHMARKS=OFF
+cmake --build "$asan" -j"$jobs"
+ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+  ctest --test-dir "$asan" --output-on-failure -j"$jobs" -E '^packaging_'
+
+tsan=build/sanitize-thread
+cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=thread \
+      -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF
+concurrent=(test_concurrency test_fft_plan test_fft_conv test_hyena_operator test_attention)
+cmake --build "$tsan" -j"$jobs" --target "${concurrent[@]}"
+for t in "${concurrent[@]}"; do
+  TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \
+    "$tsan/tests/$t" --gtest_filter='*Thread*:*Concurrent*:*Concurrency*:*Shared*' --gtest_brief=1
+done
+echo "sanitizers: ASan+UBSan suite and TSan concurrency tests passed"
