@@ -1,0 +1,9 @@
+// libFuzzer driver for fuzz_operator.hpp (the body is shared with tests/test_fuzz_regressions.cpp).
+#include <cstddef>
+#include <cstdint>
+
+#include "fuzz_operator.hpp"
+
+extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
+  return hyena::fuzz::fuzz_operator(data, size);
+}
