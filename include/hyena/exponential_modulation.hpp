@@ -1,6 +1,8 @@
 // hyena/exponential_modulation.hpp: the decay window of the implicit filter (SPEC §3.3).
 #pragma once
 
+#include <Eigen/Core>
+
 #include <cmath>
 #include <vector>
 
@@ -37,15 +39,17 @@ std::vector<T> decay_rates(index_t channels, const exponential_modulation_config
 /// h[c][n] *= exp(-t_n |deltas_c|) + shift for c < channels, n < length, on a
 /// channel-major filter bank h [channels][length]. Does nothing unless
 /// config.modulate. The window uses t (the buffer), not z's copy of it.
+/// Vectorised (Eigen's exp): a scalar std::exp per tap cost more than the MLP.
 template <class T>
 void apply_exponential_modulation(T* h, index_t channels, index_t length, const T* t, const T* deltas,
                                   const exponential_modulation_config& config) {
   if (!config.modulate) return;
+  using array = Eigen::Array<T, Eigen::Dynamic, 1>;
   const T shift = static_cast<T>(config.shift);
+  const Eigen::Map<const array> time(t, Eigen::Index(length));
   for (index_t c = 0; c < channels; ++c) {
     const T rate = std::fabs(deltas[c]);
-    T* hc = h + c * length;
-    for (index_t n = 0; n < length; ++n) hc[n] *= std::exp(-t[n] * rate) + shift;
+    Eigen::Map<array>(h + c * length, Eigen::Index(length)) *= (time * -rate).exp() + shift;
   }
 }
 

@@ -39,8 +39,9 @@ namespace hyena {
 /// Construction transforms each filter once, zero-padded to the fast FFT size
 /// n >= 2*length - 1 (so the convolution is linear, never circular), and folds
 /// the single 1/n normalisation into the stored spectrum. O(C n log n) time,
-/// C*(n/2+1) complex numbers of memory. Immutable and safe to share across
-/// threads; the FFT plan is the process-wide shared one.
+/// C*(n/2+1) complex numbers of memory; the transforms are split over
+/// `threads` threads (0: all). Immutable and safe to share across threads;
+/// the FFT plan is the process-wide shared one.
 template <class T>
 class fft_filter {
   static_assert(detail::is_real_v<T>, "hyena::fft_filter<T> needs T = float or double");
@@ -52,7 +53,7 @@ class fft_filter {
   /// Throws std::invalid_argument on zero sizes or spans of the wrong size.
   fft_filter(index_t channels, index_t length, detail::type_identity_t<span<const T>> k,
              detail::type_identity_t<span<const T>> skip = {},
-             fft_planning planning = fft_planning::estimate)
+             fft_planning planning = fft_planning::estimate, unsigned threads = 1)
       : channels_(channels), length_(length) {
     detail::require_positive(channels, "fft_filter", "channels");
     detail::require_positive(length, "fft_filter", "length");
@@ -77,13 +78,15 @@ class fft_filter {
     skip_.assign(channels, T(0));
     if (!skip.empty()) std::copy(skip.begin(), skip.end(), skip_.begin());
 
-    fft_real_buffer<T> padded(n, T(0));
     const T scale = T(1) / static_cast<T>(n);
-    for (index_t c = 0; c < channels; ++c) {
-      const T* kc = k.data() + c * length;
-      std::transform(kc, kc + length, padded.begin(), [scale](T v) { return v * scale; });
-      fft_->forward(padded.data(), spectra_.data() + c * stride_);
-    }
+    detail::parallel_for(channels, resolve_threads(threads), [&](index_t c0, index_t c1, unsigned) {
+      fft_real_buffer<T> padded(n, T(0));
+      for (index_t c = c0; c < c1; ++c) {
+        const T* kc = k.data() + c * length;
+        std::transform(kc, kc + length, padded.begin(), [scale](T v) { return v * scale; });
+        fft_->forward(padded.data(), spectra_.data() + c * stride_);
+      }
+    });
   }
 
   index_t channels() const noexcept { return channels_; }

@@ -117,8 +117,8 @@ class hyena_operator {
   /// (the prefix of the max_length grid; SPEC §3.4 for the layout).
   step_filters<T> step_filters_at(index_t length) const {
     check_length(length, "step_filters_at");
-    return split_filter_bank(filter_.response(length), w_.filter.bias, w_.d_model, w_.order - 1, length,
-                             options_.layout);
+    return split_filter_bank(filter_.response(length, options_.threads), w_.filter.bias, w_.d_model, w_.order - 1,
+                             length, options_.layout);
   }
 
   /// The prepared filters for `length`, from the cache or computed now
@@ -140,7 +140,7 @@ class hyena_operator {
     const index_t D = w_.d_model;
     for (index_t o = 0; o < k.steps; ++o)
       prepared->steps.emplace_back(D, length, span<const T>(k.filter(o), D * length),
-                                   span<const T>(k.skips(o), D), options_.planning);
+                                   span<const T>(k.skips(o), D), options_.planning, options_.threads);
     std::lock_guard<std::mutex> lock(cache_mutex_);
     cache_.push_front(prepared);
     while (cache_.size() > options_.filter_cache_capacity) cache_.pop_back();

@@ -15,6 +15,7 @@
 #include "config.hpp"
 #include "detail/checks.hpp"
 #include "exponential_modulation.hpp"
+#include "parallel.hpp"
 #include "positional_features.hpp"
 #include "span.hpp"
 
@@ -113,9 +114,10 @@ class implicit_filter {
   const exponential_modulation_config& modulation() const noexcept { return modulation_; }
 
   /// ĥ, the MLP output before the window: [channels][length], channel-major.
-  /// O(length * M * (E + R*M + F)); columns are done in blocks of 512
-  /// positions so the intermediate activations stay in cache.
-  std::vector<T> mlp(index_t length) const {
+  /// O(length * M * (E + R*M + F)); positions are done in fixed blocks of 512
+  /// (so the activations stay in cache), split over `threads` threads (0:
+  /// all); fixed blocks make the result independent of the thread count.
+  std::vector<T> mlp(index_t length, unsigned threads = 1) const {
     check_length(length, "mlp");
     const index_t M = w_.width, E = w_.emb_dim(), F = w_.channels;
     const index_t values = detail::checked_mul(F, length, "channels*length");
@@ -127,8 +129,10 @@ class implicit_filter {
     const Eigen::Map<const vector> phi(w_.frequency.data(), Eigen::Index(M));
     const Eigen::Map<const row_matrix> w_last(w_.last_weight.data(), Eigen::Index(F), Eigen::Index(M));
     constexpr index_t block = 512;
+    const index_t blocks = (length + block - 1) / block;
+    detail::parallel_for(blocks, resolve_threads(threads), [&](index_t first, index_t last, unsigned) {
     matrix a, next;
-    for (index_t start = 0; start < length; start += block) {
+    for (index_t start = first * block; start < std::min(length, last * block); start += block) {
       const index_t n = std::min(block, length - start);
       // z rows are positions: as a column-major E x Lmax matrix, column n is z_n.
       const Eigen::Map<const matrix> z(w_.positions.z.data() + start * E, Eigen::Index(E), Eigen::Index(n));
@@ -143,14 +147,18 @@ class implicit_filter {
       }
       h.middleCols(Eigen::Index(start), Eigen::Index(n)).noalias() = w_last * a;
     }
+    });
     return out;
   }
 
   /// h, the filter bank after the exponential window: [channels][length].
-  std::vector<T> response(index_t length) const {
-    std::vector<T> h = mlp(length);
-    apply_exponential_modulation(h.data(), w_.channels, length, w_.positions.t.data(), w_.deltas.data(),
-                                 modulation_);
+  std::vector<T> response(index_t length, unsigned threads = 1) const {
+    std::vector<T> h = mlp(length, threads);
+    const index_t F = w_.channels;
+    detail::parallel_for(F, resolve_threads(threads), [&](index_t c0, index_t c1, unsigned) {
+      apply_exponential_modulation(h.data() + c0 * length, c1 - c0, length, w_.positions.t.data(),
+                                   w_.deltas.data() + c0, modulation_);
+    });
     return h;
   }
 

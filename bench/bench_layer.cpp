@@ -1,0 +1,217 @@
+// The order-2 Hyena layer against the sum of its parts, per stage, in one run.
+//
+//   BM_layer/L:n/D:768             the whole forward, filters cached
+//   BM_layer_recompute/L:n/D:768   the whole forward, filters recomputed every call
+//   BM_stage_<name>/L:n/D:768      project_in, short_conv, filters, mix, project_out
+//   BM_floor_gemm/L:n/D:768        bare GEMMs of the projections' sizes (4 D^2 L MACs)
+//   BM_floor_fft/L:n/D:768         bare r2c + c2r of D rows at the layer's FFT size
+//
+// The reporter prints layer / (GEMM floor + FFT floor) and the share of each
+// stage and of filter generation.
+#include <hyena/fft_plan.hpp>
+#include <hyena/hyena_operator.hpp>
+#include <hyena/parallel.hpp>
+
+#include <Eigen/Core>
+#include <benchmark/benchmark.h>
+
+#include <cmath>
+#include <cstdio>
+#include <map>
+#include <random>
+#include <string>
+#include <vector>
+
+namespace {
+
+using hyena::index_t;
+using T = float;
+constexpr index_t D = 768;
+unsigned g_threads = 0;
+
+std::vector<T> random_values(index_t n, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_real_distribution<T> dist(-1, 1);
+  std::vector<T> v(n);
+  for (auto& x : v) x = dist(gen);
+  return v;
+}
+
+hyena::hyena_operator<T> make_op(index_t L, index_t cache) {
+  hyena::hyena_config config;
+  config.d_model = D;
+  config.order = 2;
+  config.max_length = L;
+  hyena::hyena_options options;
+  options.threads = g_threads;
+  options.filter_cache_capacity = cache;
+  return hyena::hyena_operator<T>(hyena::random_hyena_weights<T>(config, 1), options);
+}
+
+void counters(benchmark::State& state, index_t L) {
+  state.counters["tokens/s"] = benchmark::Counter(double(L) * double(state.iterations()), benchmark::Counter::kIsRate);
+}
+
+void BM_layer(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  const auto op = make_op(L, 4);
+  const auto u = random_values(L * D, 2);
+  std::vector<T> out(u.size());
+  hyena::hyena_workspace<T> ws;
+  op.forward(1, L, u, out, ws);
+  for (auto _ : state) op.forward(1, L, u, out, ws);
+  counters(state, L);
+  state.counters["workspace_bytes"] = double(ws.bytes() + op.prepared_filters(L)->bytes());
+}
+
+// Filters recomputed each call: a length-keyed cache of one entry, alternated
+// with another length, evicts them every time.
+void BM_layer_recompute(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  const auto op = make_op(L, 1);
+  const auto u = random_values(L * D, 2);
+  std::vector<T> out(u.size());
+  hyena::hyena_workspace<T> ws;
+  for (auto _ : state) {
+    state.PauseTiming();
+    (void)op.prepared_filters(L - 1);  // evict L
+    state.ResumeTiming();
+    op.forward(1, L, u, out, ws);
+  }
+  counters(state, L);
+}
+
+template <int Stage>
+void BM_stage(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  const auto op = make_op(L, 4);
+  const auto u = random_values(L * D, 2);
+  std::vector<T> streams(3 * D * L), out(L * D);
+  hyena::fft_conv_workspace<T> conv;
+  op.project_in(L, u, streams);
+  op.short_conv(L, streams);
+  const auto filters = op.prepared_filters(L);
+  const std::vector<T> saved = streams;
+  for (auto _ : state) {
+    if constexpr (Stage == 0) op.project_in(L, u, streams);
+    if constexpr (Stage == 1) op.short_conv(L, streams);
+    if constexpr (Stage == 2) benchmark::DoNotOptimize(op.step_filters_at(L));  // the MLP + window
+    if constexpr (Stage == 3) op.mix(*filters, streams, conv);
+    if constexpr (Stage == 4)
+      op.project_out(L, hyena::span<const T>(streams.data() + 2 * D * L, D * L), out);
+    if constexpr (Stage == 1 || Stage == 3) {
+      state.PauseTiming();
+      streams = saved;  // both work in place: every iteration sees the same data
+      state.ResumeTiming();
+    }
+  }
+  counters(state, L);
+}
+
+// The projections' GEMMs as bare Eigen products of the same shapes, split like
+// the operator splits them (columns across threads).
+void BM_floor_gemm(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  const matrix w_in = matrix::Random(Eigen::Index(3 * D), Eigen::Index(D)), w_out = matrix::Random(Eigen::Index(D), Eigen::Index(D));
+  const matrix x = matrix::Random(Eigen::Index(D), Eigen::Index(L));
+  const Eigen::Index rows = Eigen::Index(D), cols = Eigen::Index(L);
+  matrix p(3 * rows, cols), y(rows, cols);
+  const unsigned threads = hyena::resolve_threads(g_threads);
+  const index_t blocks = (L + 255) / 256;
+  for (auto _ : state) {
+    hyena::detail::parallel_for(blocks, threads, [&](index_t b0, index_t b1, unsigned) {
+      const Eigen::Index t0 = Eigen::Index(b0 * 256), n = Eigen::Index(std::min(b1 * 256, L)) - t0;
+      p.middleCols(t0, n).noalias() = w_in * x.middleCols(t0, n);
+      y.middleCols(t0, n).noalias() = w_out * x.middleCols(t0, n);
+    });
+    benchmark::DoNotOptimize(p.data());
+    benchmark::DoNotOptimize(y.data());
+  }
+  state.counters["GFLOP/s"] = benchmark::Counter(8.0 * D * D * double(L) * double(state.iterations()) / 1e9,
+                                                 benchmark::Counter::kIsRate);
+}
+
+void BM_floor_fft(benchmark::State& state) {
+  const index_t L = index_t(state.range(0));
+  const auto fft = hyena::real_fft<T>::shared(hyena::causal_conv_fft_size(L));
+  const unsigned threads = hyena::resolve_threads(g_threads);
+  std::vector<hyena::fft_real_buffer<T>> real(threads, hyena::fft_real_buffer<T>(fft->size(), T(0.5)));
+  std::vector<hyena::fft_complex_buffer<T>> spec(threads, hyena::fft_complex_buffer<T>(fft->spectrum_size()));
+  for (auto _ : state)
+    hyena::detail::parallel_for(D, threads, [&](index_t r0, index_t r1, unsigned w) {
+      for (index_t r = r0; r < r1; ++r) {
+        fft->forward(real[w].data(), spec[w].data());
+        fft->inverse(spec[w].data(), real[w].data());
+      }
+    });
+}
+
+void lengths(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"L"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (long L = 1024; L <= 65536; L *= 2) b->Arg(L);
+}
+
+BENCHMARK(BM_layer)->Apply(lengths);
+BENCHMARK(BM_layer_recompute)->Apply(lengths);
+BENCHMARK_TEMPLATE(BM_stage, 0)->Name("BM_stage_project_in")->Apply(lengths);
+BENCHMARK_TEMPLATE(BM_stage, 1)->Name("BM_stage_short_conv")->Apply(lengths);
+BENCHMARK_TEMPLATE(BM_stage, 2)->Name("BM_stage_filters")->Apply(lengths);
+BENCHMARK_TEMPLATE(BM_stage, 3)->Name("BM_stage_mix")->Apply(lengths);
+BENCHMARK_TEMPLATE(BM_stage, 4)->Name("BM_stage_project_out")->Apply(lengths);
+BENCHMARK(BM_floor_gemm)->Apply(lengths);
+BENCHMARK(BM_floor_fft)->Apply(lengths);
+
+class breakdown_reporter : public benchmark::ConsoleReporter {
+ public:
+  void ReportRuns(const std::vector<Run>& runs) override {
+    ConsoleReporter::ReportRuns(runs);
+    for (const auto& r : runs) {
+      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
+      const std::string name = r.benchmark_name();
+      const auto slash = name.find("/L:");
+      if (slash == std::string::npos) continue;
+      const long L = std::stol(name.substr(slash + 3));
+      ms_[L][name.substr(0, slash)] = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit) * 1e3;
+    }
+  }
+  void Finalize() override {
+    ConsoleReporter::Finalize();
+    std::printf("\nOrder-2 Hyena layer, d_model %ld, batch 1, float32, %u threads: times in ms (same run)\n",
+                long(D), hyena::resolve_threads(g_threads));
+    std::printf("%7s %9s %9s %9s | %10s %10s %9s %9s %10s | %9s %9s %12s %14s\n", "L", "layer", "gemm", "fft",
+                "project_in", "short_conv", "filters", "mix", "project_out", "mix/fft", "layer/sum", "recompute",
+                "filters/layer");
+    for (auto& [L, m] : ms_) {
+      auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? NAN : it->second; };
+      const double layer = get("BM_layer"), gemm = get("BM_floor_gemm"), fft = get("BM_floor_fft");
+      const double recompute = get("BM_layer_recompute");
+      std::printf("%7ld %9.2f %9.2f %9.2f | %10.2f %10.2f %9.2f %9.2f %10.2f | %9.3f %9.3f %12.2f %13.1f%%\n", L,
+                  layer, gemm, fft, get("BM_stage_project_in"), get("BM_stage_short_conv"), get("BM_stage_filters"),
+                  get("BM_stage_mix"), get("BM_stage_project_out"), get("BM_stage_mix") / fft, layer / (gemm + fft),
+                  recompute, 100.0 * (recompute - layer) / recompute);
+    }
+    std::printf("(layer/sum: the cached layer against bare GEMMs + bare FFTs; filters/layer: the share of a\n"
+                " forward that recomputes its filters spent on them)\n");
+  }
+
+ private:
+  std::map<long, std::map<std::string, double>> ms_;
+};
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  std::vector<char*> rest = {argv[0]};
+  for (int i = 1; i < argc; ++i) {
+    if (std::string(argv[i]) == "--threads" && i + 1 < argc) g_threads = unsigned(std::stoul(argv[++i]));
+    else rest.push_back(argv[i]);
+  }
+  int n = int(rest.size());
+  benchmark::Initialize(&n, rest.data());
+  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;
+  breakdown_reporter reporter;
+  benchmark::RunSpecifiedBenchmarks(&reporter);
+  benchmark::Shutdown();
+  return 0;
+}
