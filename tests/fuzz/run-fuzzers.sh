@@ -51,7 +51,7 @@ for target in "${targets[@]}"; do
   echo "fuzz_$target: ${seconds}s, $(find "$corpus/$target" -type f | wc -l) seeds, -max_len=$max_len"
   status=0
   "$build/fuzz_$target" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 -max_len="$max_len" \
-    -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus/$target" >"$log" 2>&1 || status=$?
+    -dict=tests/fuzz/hyena.dict -print_final_stats=1 -artifact_prefix="$artifacts" "$corpus/$target" >"$log" 2>&1 || status=$?
   execs=$(awk '/stat::number_of_executed_units:/ { n = $2 } END { print n == "" ? "?" : n }' "$log")
   if ((status != 0)); then
     echo "fuzz_$target FAILED (exit $status) after $execs executions; log: $log" >&2
