@@ -7,6 +7,9 @@
 // and tap 0 the sample K-1 steps back (SPEC §4 step 2).
 #pragma once
 
+#include <algorithm>
+#include <vector>
+
 #include "config.hpp"
 #include "detail/checks.hpp"
 #include "detail/type_traits.hpp"
@@ -17,8 +20,8 @@ namespace hyena {
 
 /// The short convolution above. weight: [channels][kernel_size] (PyTorch's
 /// [C, 1, K] weight, squeezed); bias: [channels] or empty; u, y:
-/// [batch][channels][length]. y may be u itself (computed back to front, so
-/// in place is exact) but must not partially overlap it. O(B C L K).
+/// [batch][channels][length]. y may be u itself (in place is exact) but must
+/// not partially overlap it. O(B C L K), no allocation for K <= 64.
 /// Throws std::invalid_argument on zero sizes or mismatched spans.
 template <class T>
 void short_causal_conv(detail::type_identity_t<span<const T>> weight,
@@ -35,19 +38,36 @@ void short_causal_conv(detail::type_identity_t<span<const T>> weight,
     detail::require_size(bias.size(), C, "short_causal_conv", "bias", detail::concat("channels = ", C));
   detail::require_size(u.size(), shape.elements(), "short_causal_conv", "u", shape.describe());
   detail::require_size(y.size(), shape.elements(), "short_causal_conv", "y", shape.describe());
+  // Rows are done in blocks of `block` steps through a copy of the block's
+  // inputs and the K-1 before it, so the output may overwrite the input and
+  // the tap loops vectorise (the output never aliases the copy).
+  constexpr index_t block = 256, stack_taps = 64;
+  T stack_buffer[block + stack_taps - 1];
+  std::vector<T> heap_buffer;
+  T* buffer = stack_buffer;
+  if (K > stack_taps) {
+    heap_buffer.resize(block + K - 1);
+    buffer = heap_buffer.data();
+  }
   for (index_t row = 0; row < shape.rows(); ++row) {
     const index_t c = row % C;
     const T* w = weight.data() + c * K;
     const T b = bias.empty() ? T(0) : bias[c];
     const T* ur = u.data() + row * L;
     T* yr = y.data() + row * L;
-    // Back to front: y[t] depends on u[t-K+1..t] only, so writing y[t] never
-    // clobbers an input a later (smaller) t still needs when y == u.
-    for (index_t t = L; t-- > 0;) {
-      T acc = b;
-      const index_t first = t + 1 >= K ? 0 : K - 1 - t;  // taps reaching before t = 0 see zeros
-      for (index_t j = first; j < K; ++j) acc += w[j] * ur[t + j - (K - 1)];
-      yr[t] = acc;
+    std::fill(buffer, buffer + K - 1, T(0));  // zeros before t = 0
+    for (index_t t0 = 0; t0 < L; t0 += block) {
+      const index_t n = std::min(block, L - t0);
+      std::copy(ur + t0, ur + t0 + n, buffer + K - 1);
+      T* out = yr + t0;
+      std::fill(out, out + n, b);
+      for (index_t j = 0; j < K; ++j) {  // tap j reads the sample K-1-j steps back
+        const T wj = w[j];
+        const T* in = buffer + j;
+        for (index_t t = 0; t < n; ++t) out[t] += wj * in[t];
+      }
+      // The last K-1 inputs of this block precede the next one.
+      std::copy(buffer + n, buffer + n + K - 1, buffer);
     }
   }
 }
