@@ -2,7 +2,8 @@
 //
 //   BM_layer/L:n/D:768             the whole forward, filters cached
 //   BM_layer_recompute/L:n/D:768   the whole forward, filters recomputed every call
-//   BM_stage_<name>/L:n/D:768      project_in, short_conv, filters, mix, project_out
+//   BM_stage_<name>/L:n/D:768      project_in, short_conv, mix, project_out, filters (prepared
+//                                  anew: MLP, window, spectra), filter_mlp (MLP and window only)
 //   BM_floor_gemm/L:n/D:768        bare GEMMs of the projections' sizes (4 D^2 L MACs)
 //   BM_floor_fft/L:n/D:768         bare r2c + c2r of D rows at the layer's FFT size
 //
@@ -16,6 +17,10 @@
 #include <benchmark/benchmark.h>
 
 #include <cmath>
+#include <limits>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <cstdio>
 #include <map>
 #include <random>
@@ -92,10 +97,26 @@ void BM_stage(benchmark::State& state) {
   op.short_conv(L, streams);
   const auto filters = op.prepared_filters(L);
   const std::vector<T> saved = streams;
+  std::vector<std::vector<T>> rows(hyena::resolve_threads(g_threads),
+                                   std::vector<T>(hyena::fft_filter<T>::block_rows * L));
   for (auto _ : state) {
     if constexpr (Stage == 0) op.project_in(L, u, streams);
     if constexpr (Stage == 1) op.short_conv(L, streams);
-    if constexpr (Stage == 2) benchmark::DoNotOptimize(op.step_filters_at(L));  // the MLP + window
+    if constexpr (Stage == 2) benchmark::DoNotOptimize(op.prepare_filters(L));  // MLP, window and spectra
+    if constexpr (Stage == 5) {  // the MLP and the window only, as prepare_filters makes them
+      const auto& filter = op.filter_generator();
+      const auto hidden = filter.hidden(L, g_threads);
+      const index_t F = filter.channels(), block = hyena::fft_filter<T>::block_rows;
+      hyena::detail::parallel_for((F + block - 1) / block, hyena::resolve_threads(g_threads),
+                                  [&](index_t b0, index_t b1, unsigned w) {
+                                    for (index_t b = b0; b < b1; ++b) {
+                                      std::vector<index_t> ids;
+                                      for (index_t c = b * block; c < std::min(F, (b + 1) * block); ++c) ids.push_back(c);
+                                      filter.response_rows(hidden, ids, rows[w].data());
+                                    }
+                                  });
+      benchmark::DoNotOptimize(rows[0].data());
+    }
     if constexpr (Stage == 3) op.mix(*filters, streams, conv);
     if constexpr (Stage == 4)
       op.project_out(L, hyena::span<const T>(streams.data() + 2 * D * L, D * L), out);
@@ -157,6 +178,7 @@ BENCHMARK(BM_layer_recompute)->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 0)->Name("BM_stage_project_in")->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 1)->Name("BM_stage_short_conv")->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 2)->Name("BM_stage_filters")->Apply(lengths);
+BENCHMARK_TEMPLATE(BM_stage, 5)->Name("BM_stage_filter_mlp")->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 3)->Name("BM_stage_mix")->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 4)->Name("BM_stage_project_out")->Apply(lengths);
 BENCHMARK(BM_floor_gemm)->Apply(lengths);
@@ -179,20 +201,22 @@ class breakdown_reporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     std::printf("\nOrder-2 Hyena layer, d_model %ld, batch 1, float32, %u threads: times in ms (same run)\n",
                 long(D), hyena::resolve_threads(g_threads));
-    std::printf("%7s %9s %9s %9s | %10s %10s %9s %9s %10s | %9s %9s %12s %14s\n", "L", "layer", "gemm", "fft",
-                "project_in", "short_conv", "filters", "mix", "project_out", "mix/fft", "layer/sum", "recompute",
-                "filters/layer");
+    std::printf("%7s %9s %9s %9s | %10s %10s %9s %9s %10s | %9s %9s | %10s %9s %9s\n", "L", "layer", "gemm", "fft",
+                "project_in", "short_conv", "mix", "filters", "project_out", "mix/fft", "layer/sum", "recompute",
+                "mlp%", "filters%");
     for (auto& [L, m] : ms_) {
       auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? NAN : it->second; };
       const double layer = get("BM_layer"), gemm = get("BM_floor_gemm"), fft = get("BM_floor_fft");
       const double recompute = get("BM_layer_recompute");
-      std::printf("%7ld %9.2f %9.2f %9.2f | %10.2f %10.2f %9.2f %9.2f %10.2f | %9.3f %9.3f %12.2f %13.1f%%\n", L,
-                  layer, gemm, fft, get("BM_stage_project_in"), get("BM_stage_short_conv"), get("BM_stage_filters"),
-                  get("BM_stage_mix"), get("BM_stage_project_out"), get("BM_stage_mix") / fft, layer / (gemm + fft),
-                  recompute, 100.0 * (recompute - layer) / recompute);
+      std::printf("%7ld %9.2f %9.2f %9.2f | %10.2f %10.2f %9.2f %9.2f %10.2f | %9.3f %9.3f | %10.2f %8.1f%% %8.1f%%\n",
+                  L, layer, gemm, fft, get("BM_stage_project_in"), get("BM_stage_short_conv"), get("BM_stage_mix"),
+                  get("BM_stage_filters"), get("BM_stage_project_out"), get("BM_stage_mix") / fft,
+                  layer / (gemm + fft), recompute, 100.0 * get("BM_stage_filter_mlp") / recompute,
+                  100.0 * get("BM_stage_filters") / recompute);
     }
-    std::printf("(layer/sum: the cached layer against bare GEMMs + bare FFTs; filters/layer: the share of a\n"
-                " forward that recomputes its filters spent on them)\n");
+    std::printf("(layer/sum: the cached layer against bare GEMMs + bare FFTs. filters: preparing them anew, the\n"
+                " MLP, window and spectra; mlp%%, filters%%: the MLP + window, and all of it, as shares of a forward\n"
+                " that recomputes its filters. Cached filters cost nothing: the layer column.)\n");
   }
 
  private:
@@ -202,6 +226,15 @@ class breakdown_reporter : public benchmark::ConsoleReporter {
 }  // namespace
 
 int main(int argc, char** argv) {
+#ifdef __GLIBC__
+  // Freed blocks stay in the heap for the next call instead of going back to
+  // the OS (glibc returns blocks above 32 MiB with munmap): on this kind of
+  // VM first-touching fresh pages costs ~0.5 ms/MiB, which would otherwise
+  // dominate BM_layer_recompute (400 MiB of spectra at 64K). The PyTorch
+  // script (pytorch_layer.py) gives torch the same setting.
+  mallopt(M_MMAP_MAX, 0);
+  mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
+#endif
   std::vector<char*> rest = {argv[0]};
   for (int i = 1; i < argc; ++i) {
     if (std::string(argv[i]) == "--threads" && i + 1 < argc) g_threads = unsigned(std::stoul(argv[++i]));

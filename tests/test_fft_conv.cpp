@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <limits>
+#include <mutex>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -206,6 +209,43 @@ TYPED_TEST(FftConv, WorkspaceReusedAcrossLengthsGivesFreshResults) {
   EXPECT_EQ(reused, fresh);
 }
 
+// A bank made by a generator, block by block, is the bank made from stored
+// taps, bit for bit, whatever the thread count; every channel is generated
+// exactly once, in blocks of block_rows.
+TYPED_TEST(FftConv, GeneratedBankEqualsStoredTaps) {
+  using T = TypeParam;
+  constexpr index_t block = hyena::fft_filter<T>::block_rows;
+  const index_t C = 2 * block + 5, L = 97, B = 2;  // a partial last block
+  const auto k = random_vector<T>(C * L, 71), skip = random_vector<T>(C, 72), u = random_vector<T>(B * C * L, 73);
+  const hyena::fft_filter<T> stored(C, L, k, skip);
+  std::vector<T> expected(u.size()), actual(u.size());
+  hyena::causal_conv(stored, B, u, expected);
+  for (unsigned threads : {1u, 2u, 0u}) {
+    std::mutex mutex;
+    std::vector<int> calls(C, 0);
+    const auto generated = hyena::fft_filter<T>::generate(
+        C, L,
+        [&](index_t c0, index_t c1, T* rows) {
+          {
+            std::lock_guard<std::mutex> lock(mutex);
+            EXPECT_EQ(c0 % block, 0u);
+            EXPECT_EQ(c1, std::min(C, c0 + block));
+            for (index_t c = c0; c < c1; ++c) ++calls[c];
+          }
+          std::copy(k.begin() + c0 * L, k.begin() + c1 * L, rows);
+        },
+        skip, hyena::fft_planning::estimate, threads);
+    EXPECT_EQ(calls, std::vector<int>(C, 1)) << threads;
+    for (index_t c = 0; c < C; ++c) {
+      ASSERT_EQ(generated.skip(c), stored.skip(c));
+      for (index_t i = 0; i < stored.fft_size() / 2 + 1; ++i)
+        ASSERT_EQ(generated.spectrum(c)[i], stored.spectrum(c)[i]) << "c=" << c << " i=" << i;
+    }
+    hyena::causal_conv(generated, B, u, actual);
+    EXPECT_EQ(actual, expected) << threads;
+  }
+}
+
 // Expects std::invalid_argument whose message contains every fragment.
 template <class F>
 void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {
@@ -226,6 +266,16 @@ TYPED_TEST(FftConv, RejectsBadInput) {
   expect_invalid([&] { hyena::fft_filter<T>(3, 0, k); }, {"length", "0"});
   expect_invalid([&] { hyena::fft_filter<T>(3, 4, k); }, {"k", "15", "3*4", "12"});
   expect_invalid([&] { hyena::fft_filter<T>(3, 5, k, std::vector<T>(2)); }, {"skip", "2", "3"});
+  auto nan_at_20_5 = [](index_t c0, index_t c1, T* rows) {
+    std::fill(rows, rows + (c1 - c0) * 7, T(1));
+    if (c0 <= 20 && 20 < c1) rows[(20 - c0) * 7 + 5] = std::numeric_limits<T>::quiet_NaN();
+  };
+  expect_invalid([&] { hyena::fft_filter<T>::generate(40, 7, nan_at_20_5); }, {"k[20][5]", "not finite"});
+  expect_invalid([&] { hyena::fft_filter<T>::generate(40, 7, nan_at_20_5, {}, hyena::fft_planning::estimate, 2); },
+                 {"k[20][5]", "not finite"});
+  auto throws = [](index_t, index_t, T*) { throw std::runtime_error("generator failed"); };
+  EXPECT_THROW(hyena::fft_filter<T>::generate(40, 7, throws, {}, hyena::fft_planning::estimate, 2),
+               std::runtime_error);
   const hyena::fft_filter<T> filter(3, 5, k);
   expect_invalid([&] { hyena::causal_conv(filter, 0, u, y); }, {"batch", "0"});
   expect_invalid([&] { hyena::causal_conv(filter, 2, short_u, y); }, {"u", "29", "2*3*5", "30"});

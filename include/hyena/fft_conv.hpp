@@ -50,44 +50,34 @@ class fft_filter {
   using complex_type = std::complex<T>;
 
   /// k: [channels][length] taps; skip: [channels] or empty (no skip term).
-  /// Throws std::invalid_argument on zero sizes or spans of the wrong size.
+  /// Throws std::invalid_argument on zero sizes, spans of the wrong size or
+  /// non-finite taps.
   fft_filter(index_t channels, index_t length, detail::type_identity_t<span<const T>> k,
              detail::type_identity_t<span<const T>> skip = {},
              fft_planning planning = fft_planning::estimate, unsigned threads = 1)
-      : channels_(channels), length_(length) {
-    detail::require_positive(channels, "fft_filter", "channels");
-    detail::require_positive(length, "fft_filter", "length");
-    detail::require_size(k.size(), detail::checked_mul(channels, length, "channels*length"),
-                         "fft_filter", "k", detail::concat("channels*length = ", channels, "*", length));
-    if (!skip.empty())
-      detail::require_size(skip.size(), channels, "fft_filter", "skip",
-                           detail::concat("channels = ", channels));
-    for (index_t i = 0; i < k.size(); ++i)
-      if (!std::isfinite(k[i]))
-        detail::throw_invalid("hyena::fft_filter: k[", i / length, "][", i % length, "] = ", k[i],
-                              " is not finite");
-    detail::require_finite(skip, "fft_filter", "skip");
-    fft_ = real_fft<T>::shared(causal_conv_fft_size(length), planning);
-    const index_t n = fft_->size();
-    // Each channel's spectrum starts on a 64-byte boundary, as FFTW's
-    // new-array execution needs (8 complex values = 64 bytes for float).
-    stride_ = (fft_->spectrum_size() + 7) / 8 * 8;
-    const index_t spectrum_values = detail::checked_mul(channels, stride_, "channels*spectrum_size");
-    detail::require_allocatable(spectrum_values, sizeof(complex_type), "fft_filter spectra (channels*spectrum_size)");
-    spectra_.resize(spectrum_values);
-    skip_.assign(channels, T(0));
-    if (!skip.empty()) std::copy(skip.begin(), skip.end(), skip_.begin());
-
-    const T scale = T(1) / static_cast<T>(n);
-    detail::parallel_for(channels, resolve_threads(threads), [&](index_t c0, index_t c1, unsigned) {
-      fft_real_buffer<T> padded(n, T(0));
-      for (index_t c = c0; c < c1; ++c) {
-        const T* kc = k.data() + c * length;
-        std::transform(kc, kc + length, padded.begin(), [scale](T v) { return v * scale; });
-        fft_->forward(padded.data(), spectra_.data() + c * stride_);
-      }
-    });
+      : fft_filter((check_taps(channels, length, k.size()), channels), length, skip, planning) {
+    transform_rows(
+        [&](index_t c0, index_t c1, T* rows) { std::copy(k.data() + c0 * length, k.data() + c1 * length, rows); },
+        threads);
   }
+
+  /// The same bank from a generator, so the time-domain taps are never all
+  /// in memory at once: make_rows(c0, c1, rows) writes filters c0 .. c1-1 to
+  /// rows [(c1-c0)][length] (row-major). It is called for fixed blocks of
+  /// block_rows channels, split over `threads` threads, from several threads
+  /// at once: results do not depend on the thread count. The
+  /// rows are checked for non-finite taps as the span constructor does.
+  template <class MakeRows>
+  static fft_filter generate(index_t channels, index_t length, MakeRows&& make_rows,
+                             detail::type_identity_t<span<const T>> skip = {},
+                             fft_planning planning = fft_planning::estimate, unsigned threads = 1) {
+    fft_filter bank(channels, length, skip, planning);
+    bank.transform_rows(make_rows, threads);
+    return bank;
+  }
+
+  /// Channels per make_rows call in generate().
+  static constexpr index_t block_rows = 16;
 
   index_t channels() const noexcept { return channels_; }
   index_t length() const noexcept { return length_; }
@@ -105,11 +95,63 @@ class fft_filter {
   }
 
  private:
+  static void check_taps(index_t channels, index_t length, index_t taps) {
+    detail::require_positive(channels, "fft_filter", "channels");
+    detail::require_positive(length, "fft_filter", "length");
+    detail::require_size(taps, detail::checked_mul(channels, length, "channels*length"), "fft_filter", "k",
+                         detail::concat("channels*length = ", channels, "*", length));
+  }
+
+  // Checks sizes and skips, makes the plan and allocates the spectra.
+  fft_filter(index_t channels, index_t length, span<const T> skip, fft_planning planning)
+      : channels_(channels), length_(length) {
+    detail::require_positive(channels, "fft_filter", "channels");
+    detail::require_positive(length, "fft_filter", "length");
+    if (!skip.empty())
+      detail::require_size(skip.size(), channels, "fft_filter", "skip",
+                           detail::concat("channels = ", channels));
+    detail::require_finite(skip, "fft_filter", "skip");
+    fft_ = real_fft<T>::shared(causal_conv_fft_size(length), planning);
+    // Each channel's spectrum starts on a 64-byte boundary, as FFTW's
+    // new-array execution needs (8 complex values = 64 bytes for float).
+    stride_ = (fft_->spectrum_size() + 7) / 8 * 8;
+    const index_t spectrum_values = detail::checked_mul(channels, stride_, "channels*spectrum_size");
+    detail::require_allocatable(spectrum_values, sizeof(complex_type), "fft_filter spectra (channels*spectrum_size)");
+    spectra_.resize(spectrum_values);
+    skip_.assign(channels, T(0));
+    if (!skip.empty()) std::copy(skip.begin(), skip.end(), skip_.begin());
+  }
+
+  // Fills the spectra: each block of rows is made, checked, scaled by 1/n on
+  // its way into the zero-padded row and transformed.
+  template <class MakeRows>
+  void transform_rows(MakeRows&& make_rows, unsigned threads) {
+    const index_t n = fft_->size(), L = length_;
+    const index_t blocks = (channels_ + block_rows - 1) / block_rows;
+    const T scale = T(1) / static_cast<T>(n);
+    detail::parallel_for(blocks, resolve_threads(threads), [&](index_t b0, index_t b1, unsigned) {
+      fft_real_buffer<T> padded(n, T(0));
+      fft_real_buffer<T> rows(std::min(block_rows, channels_) * L);
+      for (index_t b = b0; b < b1; ++b) {
+        const index_t c0 = b * block_rows, c1 = std::min(channels_, c0 + block_rows);
+        make_rows(c0, c1, rows.data());
+        for (index_t c = c0; c < c1; ++c) {
+          const T* kc = rows.data() + (c - c0) * L;
+          for (index_t t = 0; t < L; ++t)
+            if (!std::isfinite(kc[t]))
+              detail::throw_invalid("hyena::fft_filter: k[", c, "][", t, "] = ", kc[t], " is not finite");
+          std::transform(kc, kc + L, padded.begin(), [scale](T v) { return v * scale; });
+          fft_->forward(padded.data(), spectra_.data() + c * stride_);
+        }
+      }
+    });
+  }
+
   index_t channels_;
   index_t length_;
   index_t stride_ = 0;
   std::shared_ptr<const real_fft<T>> fft_;
-  fft_complex_buffer<T> spectra_;
+  detail::uninitialized_aligned_vector<complex_type> spectra_;  // every value written by a forward FFT
   std::vector<T> skip_;
 };
 

@@ -12,6 +12,7 @@
 
 #include <Eigen/Core>
 
+#include <array>
 #include <list>
 #include <memory>
 #include <mutex>
@@ -44,7 +45,8 @@ struct hyena_options {
   /// Prepared filters are cached for this many distinct input lengths (LRU).
   index_t filter_cache_capacity = 4;
   /// Threads per forward call (0: every hardware thread). Work is split in
-  /// fixed blocks, so results are bit-identical for every thread count.
+  /// fixed blocks, so results are bit-identical for every thread count (with
+  /// Eigen's own GEMM; under EIGEN_USE_BLAS the projections round as the BLAS does).
   unsigned threads = 0;
 };
 
@@ -121,9 +123,9 @@ class hyena_operator {
                              length, options_.layout);
   }
 
-  /// The prepared filters for `length`, from the cache or computed now
-  /// (O(L*M*(E+R*M+F)) for the MLP plus O(F n log n) for the spectra).
-  /// Thread-safe; concurrent misses of one length may both compute it.
+  /// The prepared filters for `length`, from the cache or computed now by
+  /// prepare_filters. Thread-safe; concurrent misses of one length may both
+  /// compute it.
   std::shared_ptr<const hyena_prepared_filters<T>> prepared_filters(index_t length) const {
     check_length(length, "prepared_filters");
     {
@@ -134,16 +136,37 @@ class hyena_operator {
           return cache_.front();
         }
     }
-    auto prepared = std::make_shared<hyena_prepared_filters<T>>();
-    prepared->length = length;
-    const step_filters<T> k = step_filters_at(length);
-    const index_t D = w_.d_model;
-    for (index_t o = 0; o < k.steps; ++o)
-      prepared->steps.emplace_back(D, length, span<const T>(k.filter(o), D * length),
-                                   span<const T>(k.skips(o), D), options_.planning, options_.threads);
+    auto prepared = std::make_shared<const hyena_prepared_filters<T>>(prepare_filters(length));
     std::lock_guard<std::mutex> lock(cache_mutex_);
     cache_.push_front(prepared);
     while (cache_.size() > options_.filter_cache_capacity) cache_.pop_back();
+    return prepared;
+  }
+
+  /// The filters for `length` computed now, bypassing the cache: the MLP's
+  /// hidden layer once (O(L*M*(E+R*M))), then each step's filters (the last
+  /// Linear and the window, O(L*M*D)) block by block straight into their
+  /// FFTs (O(D n log n)), so the bank is never whole in the time domain.
+  hyena_prepared_filters<T> prepare_filters(index_t length) const {
+    check_length(length, "prepare_filters");
+    hyena_prepared_filters<T> prepared;
+    prepared.length = length;
+    const auto hidden = filter_.hidden(length, options_.threads);
+    const index_t D = w_.d_model, steps = w_.order - 1;
+    constexpr index_t block = fft_filter<T>::block_rows;
+    for (index_t o = 0; o < steps; ++o) {
+      auto channel = [&](index_t d) { return filter_bank_channel(options_.layout, D, steps, o, d); };
+      std::vector<T> skip(D);
+      for (index_t d = 0; d < D; ++d) skip[d] = w_.filter.bias[channel(d)];
+      prepared.steps.push_back(fft_filter<T>::generate(
+          D, length,
+          [&](index_t d0, index_t d1, T* rows) {
+            std::array<index_t, block> ids{};
+            for (index_t d = d0; d < d1; ++d) ids[d - d0] = channel(d);
+            filter_.response_rows(hidden, span<const index_t>(ids.data(), d1 - d0), rows);
+          },
+          skip, options_.planning, options_.threads));
+    }
     return prepared;
   }
 
@@ -212,10 +235,13 @@ class hyena_operator {
     const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
     const Eigen::Map<const matrix> u(u_b.data(), Eigen::Index(D), Eigen::Index(L));
     Eigen::Map<matrix> p(streams.data(), Eigen::Index(L), Eigen::Index(S));  // p(t, c): column c is stream c
+    // The bias first, then the product accumulates onto it: one rounding
+    // per output, as if added after.
     for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
-      p.middleRows(t0, n).noalias() = u.middleCols(t0, n).transpose() * w_in.transpose();
-      p.middleRows(t0, n).rowwise() += b_in.transpose();
+      p.middleRows(t0, n).rowwise() = b_in.transpose();
+      if (!external_blas) p.middleRows(t0, n).noalias() += u.middleCols(t0, n).transpose() * w_in.transpose();
     });
+    if (external_blas) p.noalias() += u.transpose() * w_in.transpose();
   }
 
   /// Stage 2: the depthwise short convolution, in place on all streams.
@@ -297,9 +323,10 @@ class hyena_operator {
     const Eigen::Map<const matrix> ym(y.data(), Eigen::Index(L), Eigen::Index(D));  // ym(t, d)
     Eigen::Map<matrix> o(out_b.data(), Eigen::Index(D), Eigen::Index(L));          // o(e, t)
     for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
-      o.middleCols(t0, n).noalias() = w_out * ym.middleRows(t0, n).transpose();
-      o.middleCols(t0, n).colwise() += b_out;
+      o.middleCols(t0, n).colwise() = b_out;
+      if (!external_blas) o.middleCols(t0, n).noalias() += w_out * ym.middleRows(t0, n).transpose();
     });
+    if (external_blas) o.noalias() += w_out * ym.transpose();
   }
 
   /// As above with a temporary workspace; returns out.
@@ -312,6 +339,17 @@ class hyena_operator {
 
  private:
   unsigned threads() const noexcept { return resolve_threads(options_.threads); }
+
+  // With EIGEN_USE_BLAS, Eigen hands products to an external BLAS, which
+  // threads one large product itself (OpenBLAS: OPENBLAS_NUM_THREADS); GEMMs
+  // issued from our own threads would only fight over its pool. Rounding is
+  // then the BLAS's: bit-identity across thread counts holds for Eigen's
+  // own kernel only.
+#ifdef EIGEN_USE_BLAS
+  static constexpr bool external_blas = true;
+#else
+  static constexpr bool external_blas = false;
+#endif
 
   // Projections are cut into fixed blocks of time steps (not into one block
   // per thread) so each GEMM, and hence every rounding, is the same whatever

@@ -103,6 +103,9 @@ class implicit_filter {
   using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
 
  public:
+  /// Hidden activations, M x length, column-major (column n: position n).
+  using activations = matrix;
+
   implicit_filter(implicit_filter_weights<T> weights, exponential_modulation_config modulation)
       : w_(std::move(weights)), modulation_(modulation) {
     w_.validate();
@@ -113,42 +116,90 @@ class implicit_filter {
   const implicit_filter_weights<T>& weights() const noexcept { return w_; }
   const exponential_modulation_config& modulation() const noexcept { return modulation_; }
 
-  /// ĥ, the MLP output before the window: [channels][length], channel-major.
-  /// O(length * M * (E + R*M + F)); positions are done in fixed blocks of 512
-  /// (so the activations stay in cache), split over `threads` threads (0:
-  /// all); fixed blocks make the result independent of the thread count.
-  std::vector<T> mlp(index_t length, unsigned threads = 1) const {
-    check_length(length, "mlp");
-    const index_t M = w_.width, E = w_.emb_dim(), F = w_.channels;
-    const index_t values = detail::checked_mul(F, length, "channels*length");
-    detail::require_allocatable(values, 3 * sizeof(T), "implicit filter bank (channels*length)");
-    std::vector<T> out(values);
-    Eigen::Map<row_matrix> h(out.data(), Eigen::Index(F), Eigen::Index(length));
+  /// The MLP's last hidden layer a_{R+1} at the first `length` grid points:
+  /// an M x length matrix (column n for position n), shared by every filter
+  /// channel. O(length * M * (E + R*M)); positions are done in fixed blocks
+  /// of 512 (so the activations stay in cache), split over `threads`
+  /// threads (0: all); fixed blocks make the result independent of the
+  /// thread count.
+  activations hidden(index_t length, unsigned threads = 1) const {
+    check_length(length, "hidden");
+    const index_t M = w_.width, E = w_.emb_dim();
+    detail::require_allocatable(detail::checked_mul(M, length, "width*length"), sizeof(T),
+                                "implicit filter activations (width*length)");
+    matrix out(static_cast<Eigen::Index>(M), static_cast<Eigen::Index>(length));
     const Eigen::Map<const row_matrix> w0(w_.first_weight.data(), Eigen::Index(M), Eigen::Index(E));
     const Eigen::Map<const vector> b0(w_.first_bias.data(), Eigen::Index(M));
     const Eigen::Map<const vector> phi(w_.frequency.data(), Eigen::Index(M));
-    const Eigen::Map<const row_matrix> w_last(w_.last_weight.data(), Eigen::Index(F), Eigen::Index(M));
     constexpr index_t block = 512;
     const index_t blocks = (length + block - 1) / block;
     detail::parallel_for(blocks, resolve_threads(threads), [&](index_t first, index_t last, unsigned) {
-    matrix a, next;
-    for (index_t start = first * block; start < std::min(length, last * block); start += block) {
-      const index_t n = std::min(block, length - start);
-      // z rows are positions: as a column-major E x Lmax matrix, column n is z_n.
-      const Eigen::Map<const matrix> z(w_.positions.z.data() + start * E, Eigen::Index(E), Eigen::Index(n));
-      a.noalias() = w0 * z;
-      activate(a, b0, phi);
-      for (index_t j = 0; j < w_.inner_layers(); ++j) {
-        const Eigen::Map<const row_matrix> wj(w_.inner_weights[j].data(), Eigen::Index(M), Eigen::Index(M));
-        const Eigen::Map<const vector> bj(w_.inner_biases[j].data(), Eigen::Index(M));
-        next.noalias() = wj * a;
-        activate(next, bj, phi);
-        a.swap(next);
+      matrix a, next;
+      for (index_t start = first * block; start < std::min(length, last * block); start += block) {
+        const index_t n = std::min(block, length - start);
+        // z rows are positions: as a column-major E x Lmax matrix, column n is z_n.
+        const Eigen::Map<const matrix> z(w_.positions.z.data() + start * E, Eigen::Index(E), Eigen::Index(n));
+        a.noalias() = w0 * z;
+        activate(a, b0, phi);
+        for (index_t j = 0; j < w_.inner_layers(); ++j) {
+          const Eigen::Map<const row_matrix> wj(w_.inner_weights[j].data(), Eigen::Index(M), Eigen::Index(M));
+          const Eigen::Map<const vector> bj(w_.inner_biases[j].data(), Eigen::Index(M));
+          next.noalias() = wj * a;
+          activate(next, bj, phi);
+          a.swap(next);
+        }
+        out.middleCols(Eigen::Index(start), Eigen::Index(n)) = a;
       }
-      h.middleCols(Eigen::Index(start), Eigen::Index(n)).noalias() = w_last * a;
-    }
     });
     return out;
+  }
+
+  /// ĥ, the MLP output before the window: [channels][length], channel-major.
+  /// hidden() followed by the last Linear, in the same fixed blocks.
+  std::vector<T> mlp(index_t length, unsigned threads = 1) const {
+    check_length(length, "mlp");
+    const index_t M = w_.width, F = w_.channels;
+    const index_t values = detail::checked_mul(F, length, "channels*length");
+    detail::require_allocatable(values, 3 * sizeof(T), "implicit filter bank (channels*length)");
+    const activations a = hidden(length, threads);
+    std::vector<T> out(values);
+    Eigen::Map<row_matrix> h(out.data(), Eigen::Index(F), Eigen::Index(length));
+    const Eigen::Map<const row_matrix> w_last(w_.last_weight.data(), Eigen::Index(F), Eigen::Index(M));
+    constexpr index_t block = 512;
+    detail::parallel_for((length + block - 1) / block, resolve_threads(threads),
+                         [&](index_t first, index_t last, unsigned) {
+                           const Eigen::Index t0 = Eigen::Index(first * block);
+                           const Eigen::Index n = Eigen::Index(std::min(length, last * block)) - t0;
+                           for (Eigen::Index s = t0; s < t0 + n; s += block) {
+                             const Eigen::Index m = std::min<Eigen::Index>(block, t0 + n - s);
+                             h.middleCols(s, m).noalias() = w_last * a.middleCols(s, m);
+                           }
+                         });
+    return out;
+  }
+
+  /// Rows h[c] (window included) of the bank channels `ids`, written to
+  /// rows [ids.size()][length] where length = hidden.cols(): the last Linear
+  /// and the window for those channels only, so a bank can be made block by
+  /// block straight into its consumer, never whole in memory (what
+  /// hyena_operator does when it prepares filters).
+  void response_rows(const activations& hidden, span<const index_t> ids, T* rows) const {
+    const index_t M = w_.width, length = index_t(hidden.cols()), count = ids.size();
+    if (index_t(hidden.rows()) != M)
+      detail::throw_invalid("hyena::implicit_filter::response_rows: hidden has ", hidden.rows(),
+                            " rows, expected width ", M);
+    check_length(length, "response_rows");
+    row_matrix w(static_cast<Eigen::Index>(count), static_cast<Eigen::Index>(M));
+    std::vector<T> deltas(count);
+    for (index_t i = 0; i < count; ++i) {
+      if (ids[i] >= w_.channels)
+        detail::throw_invalid("hyena::implicit_filter::response_rows: channel ", ids[i], " >= channels ",
+                              w_.channels);
+      w.row(Eigen::Index(i)) = Eigen::Map<const row_matrix>(w_.last_weight.data() + ids[i] * M, 1, Eigen::Index(M));
+      deltas[i] = w_.deltas[ids[i]];
+    }
+    Eigen::Map<row_matrix>(rows, Eigen::Index(count), Eigen::Index(length)).noalias() = w * hidden;
+    apply_exponential_modulation(rows, count, length, w_.positions.t.data(), deltas.data(), modulation_);
   }
 
   /// h, the filter bank after the exponential window: [channels][length].
@@ -180,6 +231,11 @@ class implicit_filter {
   exponential_modulation_config modulation_;
 };
 
+/// The bank channel c that holds step o's filter for channel d.
+inline index_t filter_bank_channel(filter_layout layout, index_t d_model, index_t steps, index_t o, index_t d) noexcept {
+  return layout == filter_layout::blocked ? o * d_model + d : d * steps + o;
+}
+
 /// Per-step long filters of an order-N operator: k[o][d][n] and skip[o][d],
 /// o = 0..N-2 in the order the recurrence consumes them.
 template <class T>
@@ -209,7 +265,7 @@ step_filters<T> split_filter_bank(const std::vector<T>& h, const std::vector<T>&
   out.skip.resize(F);
   for (index_t o = 0; o < steps; ++o)
     for (index_t d = 0; d < d_model; ++d) {
-      const index_t c = layout == filter_layout::blocked ? o * d_model + d : d * steps + o;
+      const index_t c = filter_bank_channel(layout, d_model, steps, o, d);
       std::copy_n(h.data() + c * length, length, out.k.data() + (o * d_model + d) * length);
       out.skip[o * d_model + d] = bias[c];
     }

@@ -3,6 +3,8 @@
 
 #include <cstddef>
 #include <new>
+#include <type_traits>
+#include <utility>
 #include <vector>
 
 namespace hyena::detail {
@@ -34,5 +36,33 @@ struct aligned_allocator {
 
 template <class T>
 using aligned_vector = std::vector<T, aligned_allocator<T>>;
+
+/// As aligned_allocator, but resize(n) leaves trivially copyable elements
+/// (float, std::complex) unwritten instead of zeroing them: for arrays that
+/// are always written before they are read, such as FFT outputs, where the
+/// zeroing would be a whole extra sweep over memory.
+template <class T>
+struct uninitialized_aligned_allocator : aligned_allocator<T> {
+  template <class U>
+  struct rebind {
+    using other = uninitialized_aligned_allocator<U>;
+  };
+  uninitialized_aligned_allocator() noexcept = default;
+  template <class U>
+  uninitialized_aligned_allocator(const uninitialized_aligned_allocator<U>&) noexcept {}
+
+  template <class U>
+  void construct(U* p) noexcept(std::is_nothrow_default_constructible_v<U>) {
+    if constexpr (!(std::is_trivially_copyable_v<U> && std::is_trivially_destructible_v<U>))
+      ::new (static_cast<void*>(p)) U;
+  }
+  template <class U, class... Args>
+  void construct(U* p, Args&&... args) {
+    ::new (static_cast<void*>(p)) U(std::forward<Args>(args)...);
+  }
+};
+
+template <class T>
+using uninitialized_aligned_vector = std::vector<T, uninitialized_aligned_allocator<T>>;
 
 }  // namespace hyena::detail
