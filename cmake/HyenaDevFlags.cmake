@@ -14,3 +14,14 @@ if(HYENA_SANITIZE)
   target_compile_options(hyena_dev_flags INTERFACE -fsanitize=${HYENA_SANITIZE} -fno-omit-frame-pointer -fno-sanitize-recover=all)
   target_link_options(hyena_dev_flags INTERFACE -fsanitize=${HYENA_SANITIZE})
 endif()
+
+# Projections through OpenBLAS instead of Eigen's own GEMM, for hyena's own
+# tests, benchmarks and tools (a consumer does the same by defining
+# EIGEN_USE_BLAS and linking a BLAS). bench_gemm measures the two side by side.
+option(HYENA_USE_BLAS "Build hyena's own targets with EIGEN_USE_BLAS and OpenBLAS" OFF)
+if(HYENA_USE_BLAS)
+  find_package(PkgConfig REQUIRED)
+  pkg_check_modules(HYENA_OPENBLAS REQUIRED IMPORTED_TARGET openblas)
+  target_compile_definitions(hyena_dev_flags INTERFACE EIGEN_USE_BLAS)
+  target_link_libraries(hyena_dev_flags INTERFACE PkgConfig::HYENA_OPENBLAS)
+endif()
