@@ -1,6 +1,6 @@
 // The main job: Hyena against attention, side by side, in one run.
 //
-//   bench_compare [--full] [--threads N] [--out DIR] [google benchmark flags]
+//   bench_compare [--full] [--threads N] [--out DIR] [--planning estimate|measure|patient] [google benchmark flags]
 //
 // Two levels: the mixer core (Hyena: filters prepared, gating + FFT
 // convolutions; attention: given Q, K, V) and the full layer with its
@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "support/planning.hpp"
 #include "support/compare_table.hpp"
 
 namespace {
@@ -60,6 +61,7 @@ hyena::hyena_operator<T> make_hyena(index_t width, index_t length) {
   config.max_length = length;
   hyena::hyena_options options;
   options.threads = g_threads;
+  options.planning = hyena::bench::planning();
   return hyena::hyena_operator<T>(hyena::random_hyena_weights<T>(config, 7), options);
 }
 
@@ -177,6 +179,7 @@ void register_all(bool full) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  hyena::bench::parse_planning(argc, argv);
   bool full = false;
   std::string out_dir = "out";
   std::vector<char*> rest = {argv[0]};
@@ -199,7 +202,8 @@ int main(int argc, char** argv) {
   const std::string title = "Hyena vs attention, batch 1, float32, " +
                             std::to_string(hyena::resolve_threads(g_threads)) + " threads, " +
                             std::to_string(heads) + " heads x " + std::to_string(head_dim) +
-                            ", local window " + std::to_string(local_window);
+                            ", local window " + std::to_string(local_window) + ", Hyena FFTs " +
+                            hyena::bench::planning_name();
   hyena::bench::compare_reporter reporter({"hyena", "tiled", "softmax", "linear", "local"}, out_dir, title);
   benchmark::RunSpecifiedBenchmarks(&reporter);
   benchmark::Shutdown();

@@ -1,5 +1,6 @@
 // The FFT causal convolution against its floor: a bare r2c + c2r pair of the
-// same size and batch, with the same thread split, measured in the same run.
+// same size and batch, with the same thread split and the same plans
+// (--planning, FFTW_MEASURE by default), measured in the same run.
 #include <hyena/fft_conv.hpp>
 #include <hyena/parallel.hpp>
 
@@ -7,6 +8,7 @@
 
 #include <vector>
 
+#include "support/planning.hpp"
 #include "support/ratio_reporter.hpp"
 
 namespace {
@@ -31,7 +33,7 @@ void BM_fft_conv(benchmark::State& state) {
   const unsigned threads = unsigned(state.range(2));
   const auto k = ramp(channels * L, 0.01f), u = ramp(channels * L, 1.0f), skip = ramp(channels, 1.0f);
   std::vector<float> y(u.size());
-  const hyena::fft_filter<float> filter(channels, L, k, skip);
+  const hyena::fft_filter<float> filter(channels, L, k, skip, hyena::bench::planning());
   hyena::fft_conv_workspace<float> ws(filter.fft_size(), threads);
   for (auto _ : state) {
     hyena::causal_conv(filter, 1, u, y, ws, threads);
@@ -45,7 +47,7 @@ void BM_fft_conv(benchmark::State& state) {
 void BM_fft_floor(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
   const unsigned threads = unsigned(state.range(2));
-  const auto fft = hyena::real_fft<float>::shared(hyena::causal_conv_fft_size(L));
+  const auto fft = hyena::real_fft<float>::shared(hyena::causal_conv_fft_size(L), hyena::bench::planning());
   std::vector<hyena::fft_real_buffer<float>> real(threads, hyena::fft_real_buffer<float>(fft->size(), 0.5f));
   std::vector<hyena::fft_complex_buffer<float>> spec(threads, hyena::fft_complex_buffer<float>(fft->spectrum_size()));
   for (auto _ : state) {
@@ -72,5 +74,9 @@ BENCHMARK(BM_fft_floor)->Apply(lengths);
 }  // namespace
 
 int main(int argc, char** argv) {
+  hyena::bench::parse_planning(argc, argv);
+  std::vector<index_t> all;
+  for (index_t L = 1024; L <= 65536; L *= 2) all.push_back(L);
+  hyena::bench::preplan(all);
   return hyena::bench::run_with_ratios(argc, argv, {{"BM_fft_conv/", "BM_fft_floor/", "FFT convolution / bare r2c+c2r floor"}});
 }

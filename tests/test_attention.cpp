@@ -21,10 +21,13 @@
 #include <utility>
 #include <vector>
 
+#include "support/expect_error.hpp"
 #include "support/attention_reference.hpp"
 #include "support/numerics.hpp"
 
 namespace {
+
+using hyena::test::expect_invalid;
 
 using hyena::attention_shape;
 using hyena::attention_workspace;
@@ -550,18 +553,6 @@ TYPED_TEST(Attention, DefaultTilesFollowTheCacheBudget) {
 
 // ---------------------------------------------------------------------------
 // Bad input
-
-// Expects std::invalid_argument whose message contains every fragment.
-template <class F>
-void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    for (const char* frag : fragments) EXPECT_NE(what.find(frag), std::string::npos) << what;
-  }
-}
 
 template <class Core>
 void check_core_rejects_bad_input(const Core& core, const char* name) {

@@ -12,9 +12,12 @@
 #include <thread>
 #include <vector>
 
+#include "support/expect_error.hpp"
 #include "support/numerics.hpp"
 
 namespace {
+
+using hyena::test::expect_invalid;
 
 using hyena::index_t;
 using hyena::test::fft_tolerance;
@@ -243,18 +246,6 @@ TYPED_TEST(FftConv, GeneratedBankEqualsStoredTaps) {
     }
     hyena::causal_conv(generated, B, u, actual);
     EXPECT_EQ(actual, expected) << threads;
-  }
-}
-
-// Expects std::invalid_argument whose message contains every fragment.
-template <class F>
-void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    for (const char* frag : fragments) EXPECT_NE(what.find(frag), std::string::npos) << what;
   }
 }
 

@@ -13,10 +13,13 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.hpp"
 #include "support/naive_hyena.hpp"
 #include "support/numerics.hpp"
 
 namespace {
+
+using hyena::test::expect_invalid;
 
 using hyena::index_t;
 
@@ -90,18 +93,6 @@ TYPED_TEST(ImplicitFilter, HiddenDoesNotDependOnThreads) {
   const auto filter = make_filter<TypeParam>(1500, 4, 2);
   const auto one = filter.hidden(1500, 1);
   for (unsigned threads : {2u, 3u, 0u}) EXPECT_TRUE(filter.hidden(1500, threads) == one) << threads;
-}
-
-// Expects std::invalid_argument whose message contains every fragment.
-template <class F>
-void expect_invalid(F&& f, std::initializer_list<const char*> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    for (const char* frag : fragments) EXPECT_NE(what.find(frag), std::string::npos) << what;
-  }
 }
 
 TYPED_TEST(ImplicitFilter, RejectsBadInput) {

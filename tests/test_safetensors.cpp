@@ -16,7 +16,10 @@
 #include <string>
 #include <vector>
 
+#include "support/expect_error.hpp"
+
 namespace {
+
 
 using hyena::index_t;
 using hyena::safetensors_error;
@@ -81,17 +84,6 @@ std::string expect_error(F&& f, std::initializer_list<const char*> fragments) {
   }
   ADD_FAILURE() << "no exception";
   return {};
-}
-
-template <class F>
-void expect_invalid_argument(F&& f, std::initializer_list<const char*> fragments) {
-  try {
-    f();
-    ADD_FAILURE() << "no exception";
-  } catch (const std::invalid_argument& e) {
-    const std::string what = e.what();
-    for (const char* frag : fragments) EXPECT_NE(what.find(frag), std::string::npos) << what;
-  }
 }
 
 std::vector<index_t> to_shape(const nlohmann::json& j) {
@@ -244,18 +236,18 @@ TEST(SafetensorsWriter, EmptyWriterMakesAValidFile) {
 TEST(SafetensorsWriter, RejectsBadAdds) {
   safetensors_writer w;
   const std::vector<float> six(6);
-  expect_invalid_argument([&] { w.add("x", {2, 2}, six); }, {"x", "[2, 2]", "4", "6"});
-  expect_invalid_argument(
+  hyena::test::expect_invalid([&] { w.add("x", {2, 2}, six); }, {"x", "[2, 2]", "4", "6"});
+  hyena::test::expect_invalid(
       [&] {
         w.add("x", {std::numeric_limits<index_t>::max(), 3}, six);
       },
       {"x", "overflow"});
   w.add("x", {6}, six);
-  expect_invalid_argument([&] { w.add("x", {6}, six); }, {"x", "duplicate"});
-  expect_invalid_argument([&] { w.add("__metadata__", {6}, six); }, {"__metadata__", "reserved"});
-  expect_invalid_argument([&] { w.add("\xff", {6}, six); }, {"UTF-8"});
+  hyena::test::expect_invalid([&] { w.add("x", {6}, six); }, {"x", "duplicate"});
+  hyena::test::expect_invalid([&] { w.add("__metadata__", {6}, six); }, {"__metadata__", "reserved"});
+  hyena::test::expect_invalid([&] { w.add("\xff", {6}, six); }, {"UTF-8"});
   w.add_metadata("k", "v");
-  expect_invalid_argument([&] { w.add_metadata("k", "w"); }, {"k", "duplicate"});
+  hyena::test::expect_invalid([&] { w.add_metadata("k", "w"); }, {"k", "duplicate"});
 }
 
 TEST(SafetensorsWriter, SaveToUnwritablePathThrows) {
