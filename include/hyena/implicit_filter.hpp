@@ -155,27 +155,11 @@ class implicit_filter {
   }
 
   /// ĥ, the MLP output before the window: [channels][length], channel-major.
-  /// hidden() followed by the last Linear, in the same fixed blocks.
-  std::vector<T> mlp(index_t length, unsigned threads = 1) const {
-    check_length(length, "mlp");
-    const index_t M = w_.width, F = w_.channels;
-    const index_t values = detail::checked_mul(F, length, "channels*length");
-    detail::require_allocatable(values, 3 * sizeof(T), "implicit filter bank (channels*length)");
-    const activations a = hidden(length, threads);
-    std::vector<T> out(values);
-    Eigen::Map<row_matrix> h(out.data(), Eigen::Index(F), Eigen::Index(length));
-    const Eigen::Map<const row_matrix> w_last(w_.last_weight.data(), Eigen::Index(F), Eigen::Index(M));
-    constexpr index_t block = 512;
-    detail::parallel_for((length + block - 1) / block, resolve_threads(threads),
-                         [&](index_t first, index_t last, unsigned) {
-                           const Eigen::Index t0 = Eigen::Index(first * block);
-                           const Eigen::Index n = Eigen::Index(std::min(length, last * block)) - t0;
-                           for (Eigen::Index s = t0; s < t0 + n; s += block) {
-                             const Eigen::Index m = std::min<Eigen::Index>(block, t0 + n - s);
-                             h.middleCols(s, m).noalias() = w_last * a.middleCols(s, m);
-                           }
-                         });
-    return out;
+  std::vector<T> mlp(index_t length, unsigned threads = 1) const { return bank(length, threads, false, "mlp"); }
+
+  /// h, the filter bank after the exponential window: [channels][length].
+  std::vector<T> response(index_t length, unsigned threads = 1) const {
+    return bank(length, threads, true, "response");
   }
 
   /// Rows h[c] (window included) of the bank channels `ids`, written to
@@ -184,6 +168,13 @@ class implicit_filter {
   /// block straight into its consumer, never whole in memory (what
   /// hyena_operator does when it prepares filters).
   void response_rows(const activations& hidden, span<const index_t> ids, T* rows) const {
+    rows_of(hidden, ids, rows, true);
+  }
+
+ private:
+  // The last Linear for channels `ids` into rows [ids.size()][hidden.cols()],
+  // then the window if `window`.
+  void rows_of(const activations& hidden, span<const index_t> ids, T* rows, bool window) const {
     const index_t M = w_.width, length = index_t(hidden.cols()), count = ids.size();
     if (index_t(hidden.rows()) != M)
       detail::throw_invalid("hyena::implicit_filter::response_rows: hidden has ", hidden.rows(),
@@ -199,21 +190,31 @@ class implicit_filter {
       deltas[i] = w_.deltas[ids[i]];
     }
     Eigen::Map<row_matrix>(rows, Eigen::Index(count), Eigen::Index(length)).noalias() = w * hidden;
-    apply_exponential_modulation(rows, count, length, w_.positions.t.data(), deltas.data(), modulation_);
+    if (window) apply_exponential_modulation(rows, count, length, w_.positions.t.data(), deltas.data(), modulation_);
   }
 
-  /// h, the filter bank after the exponential window: [channels][length].
-  std::vector<T> response(index_t length, unsigned threads = 1) const {
-    std::vector<T> h = mlp(length, threads);
+  // The whole bank [channels][length]: hidden() once, then rows_of in fixed
+  // blocks of 16 channels (contiguous rows, whatever the length's stride),
+  // split over threads.
+  std::vector<T> bank(index_t length, unsigned threads, bool window, const char* what) const {
+    check_length(length, what);
     const index_t F = w_.channels;
-    detail::parallel_for(F, resolve_threads(threads), [&](index_t c0, index_t c1, unsigned) {
-      apply_exponential_modulation(h.data() + c0 * length, c1 - c0, length, w_.positions.t.data(),
-                                   w_.deltas.data() + c0, modulation_);
+    const index_t values = detail::checked_mul(F, length, "channels*length");
+    detail::require_allocatable(values, 3 * sizeof(T), "implicit filter bank (channels*length)");
+    const activations a = hidden(length, threads);
+    std::vector<T> out(values);
+    constexpr index_t block = 16;
+    detail::parallel_for((F + block - 1) / block, resolve_threads(threads), [&](index_t b0, index_t b1, unsigned) {
+      std::vector<index_t> ids;
+      for (index_t b = b0; b < b1; ++b) {
+        ids.clear();
+        for (index_t c = b * block; c < std::min(F, (b + 1) * block); ++c) ids.push_back(c);
+        rows_of(a, ids, out.data() + b * block * length, window);
+      }
     });
-    return h;
+    return out;
   }
 
- private:
   // a = sin(phi ⊙ (a + b)), per row (one row per hidden unit).
   static void activate(matrix& a, const Eigen::Map<const vector>& b, const Eigen::Map<const vector>& phi) {
     a.colwise() += b;
