@@ -45,6 +45,24 @@ TYPED_TEST(FftPlan, ForwardMatchesNaiveDftAndInverseIsUnnormalised) {
   }
 }
 
+// The convolution reads its input row again after the forward FFT (for the
+// skip term), so forward() must leave it bit-for-bit unchanged under every
+// planning mode, at sizes whose plans differ (powers of two, 3/5/7-smooth,
+// a prime).
+TYPED_TEST(FftPlan, ForwardLeavesItsInputUnchanged) {
+  using T = TypeParam;
+  for (auto planning : {hyena::fft_planning::estimate, hyena::fft_planning::measure})
+    for (hyena::index_t n : {1, 2, 64, 96, 210, 1024, 4096, 4099, 6000}) {
+      const hyena::real_fft<T> fft(n, planning);
+      hyena::fft_real_buffer<T> x(n);
+      hyena::fft_complex_buffer<T> X(fft.spectrum_size());
+      const auto data = hyena::test::random_vector<T>(n, static_cast<std::uint32_t>(n + 11));
+      std::copy(data.begin(), data.end(), x.begin());
+      fft.forward(x.data(), X.data());
+      for (hyena::index_t t = 0; t < n; ++t) ASSERT_EQ(x[t], data[t]) << "n=" << n << " t=" << t;
+    }
+}
+
 TYPED_TEST(FftPlan, SharedPlansAreCachedPerSizeAndPlanning) {
   auto a = hyena::real_fft<TypeParam>::shared(128);
   auto b = hyena::real_fft<TypeParam>::shared(128);

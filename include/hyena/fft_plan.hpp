@@ -125,7 +125,9 @@ class real_fft {
     auto* c = reinterpret_cast<typename api::complex*>(spec.data());
     const unsigned flags = detail::fftw_flags(planning);
     std::lock_guard<std::mutex> lock(fft_planner_mutex());
-    forward_.reset(api::r2c(static_cast<int>(n), real.data(), c, flags));
+    // PRESERVE_INPUT is FFTW's default for r2c; said explicitly because the
+    // convolution reads its input row again after the forward FFT.
+    forward_.reset(api::r2c(static_cast<int>(n), real.data(), c, flags | FFTW_PRESERVE_INPUT));
     inverse_.reset(api::c2r(static_cast<int>(n), c, real.data(), flags));
     if (!forward_ || !inverse_)
       throw std::runtime_error(detail::concat("hyena::real_fft: FFTW could not plan size ", n));

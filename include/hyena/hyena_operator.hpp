@@ -293,11 +293,11 @@ class hyena_operator {
           const T skip = k.skip(d);
           detail::fft_conv_row(
               k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
-              [&](const T* conv) {
+              [&](const T* conv, const T* gated) {
                 if (gate_output)
-                  for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * (vd[t] * xd[t])) * x0d[t];
+                  for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * gated[t]) * x0d[t];
                 else
-                  for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * (vd[t] * xd[t]);
+                  for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * gated[t];
               });
         }
       });
