@@ -1,10 +1,15 @@
 // A Google Benchmark reporter that also prints ratios between benchmarks of
 // the same run: for each run "BM_<a>/<args>" with a partner "BM_<b>/<args>",
-// time(a) / time(b). Ratios come from one process, one machine state.
+// time(a) / time(b). Ratios come from one process, one machine state. With
+// --benchmark_repetitions=N each time is the median of the N repetitions
+// (add --benchmark_enable_random_interleaving=true to spread slow phases of
+// a noisy machine over both sides).
 #pragma once
 
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -24,15 +29,19 @@ class ratio_reporter : public benchmark::ConsoleReporter {
   void ReportRuns(const std::vector<Run>& runs) override {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs)
-      if (run.run_type == Run::RT_Iteration && !run.error_occurred)
-        seconds_[run.benchmark_name()] = run.GetAdjustedRealTime();
+      if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
+        seconds_[run.benchmark_name()].push_back(run.GetAdjustedRealTime());
+      }
   }
 
   void Finalize() override {
     ConsoleReporter::Finalize();
     for (const auto& p : pairs_) {
       bool header = false;
-      for (const auto& [name, time] : seconds_) {
+      std::vector<std::string> names;
+      for (const auto& entry : seconds_) names.push_back(entry.first);
+      std::sort(names.begin(), names.end(), natural_less);
+      for (const auto& name : names) {
         if (name.rfind(p.numerator, 0) != 0) continue;
         const std::string args = name.substr(p.numerator.size());
         const auto partner = seconds_.find(p.denominator + args);
@@ -41,15 +50,39 @@ class ratio_reporter : public benchmark::ConsoleReporter {
           std::printf("\n%s (same run):\n", p.label.c_str());
           header = true;
         }
-        std::printf("  %-40s %8.3f\n", args.c_str(), time / partner->second);
+        std::printf("  %-40s %8.3f\n", args.c_str(), median(seconds_.at(name)) / median(partner->second));
       }
     }
     std::fflush(stdout);
   }
 
  private:
+  static double median(std::vector<double> v) {
+    std::sort(v.begin(), v.end());
+    const std::size_t n = v.size();
+    return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
+  }
+  // "L:4096" before "L:16384": digit runs compare as numbers.
+  static bool natural_less(const std::string& a, const std::string& b) {
+    std::size_t i = 0, j = 0;
+    while (i < a.size() && j < b.size()) {
+      if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
+        std::size_t i1 = i, j1 = j;
+        while (i1 < a.size() && std::isdigit(static_cast<unsigned char>(a[i1]))) ++i1;
+        while (j1 < b.size() && std::isdigit(static_cast<unsigned char>(b[j1]))) ++j1;
+        const std::string x = a.substr(i, i1 - i), y = b.substr(j, j1 - j);
+        if (x.size() != y.size()) return x.size() < y.size();
+        if (x != y) return x < y;
+        i = i1, j = j1;
+      } else {
+        if (a[i] != b[j]) return a[i] < b[j];
+        ++i, ++j;
+      }
+    }
+    return a.size() - i < b.size() - j;
+  }
   std::vector<pair> pairs_;
-  std::map<std::string, double> seconds_;
+  std::map<std::string, std::vector<double>> seconds_;
 };
 
 /// main() body: run every benchmark with the ratio reporter on the console
