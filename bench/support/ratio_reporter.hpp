@@ -9,7 +9,7 @@
 #include <benchmark/benchmark.h>
 
 #include <algorithm>
-#include <cctype>
+#include <cstdint>
 #include <cstdio>
 #include <map>
 #include <string>
@@ -30,7 +30,9 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     ConsoleReporter::ReportRuns(runs);
     for (const auto& run : runs)
       if (run.run_type == Run::RT_Iteration && !run.error_occurred) {
-        seconds_[run.benchmark_name()].push_back(run.GetAdjustedRealTime());
+        auto& entry = runs_[run.benchmark_name()];
+        entry.instance = run.per_family_instance_index;
+        entry.seconds.push_back(run.GetAdjustedRealTime());
       }
   }
 
@@ -38,19 +40,22 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     ConsoleReporter::Finalize();
     for (const auto& p : pairs_) {
       bool header = false;
+      // In registration order (the order of the arguments), whatever order
+      // random interleaving ran them in.
       std::vector<std::string> names;
-      for (const auto& entry : seconds_) names.push_back(entry.first);
-      std::sort(names.begin(), names.end(), natural_less);
+      for (const auto& entry : runs_) names.push_back(entry.first);
+      std::sort(names.begin(), names.end(),
+                [&](const std::string& a, const std::string& b) { return runs_.at(a).instance < runs_.at(b).instance; });
       for (const auto& name : names) {
         if (name.rfind(p.numerator, 0) != 0) continue;
         const std::string args = name.substr(p.numerator.size());
-        const auto partner = seconds_.find(p.denominator + args);
-        if (partner == seconds_.end()) continue;
+        const auto partner = runs_.find(p.denominator + args);
+        if (partner == runs_.end()) continue;
         if (!header) {
           std::printf("\n%s (same run):\n", p.label.c_str());
           header = true;
         }
-        std::printf("  %-40s %8.3f\n", args.c_str(), median(seconds_.at(name)) / median(partner->second));
+        std::printf("  %-40s %8.3f\n", args.c_str(), median(runs_.at(name).seconds) / median(partner->second.seconds));
       }
     }
     std::fflush(stdout);
@@ -62,27 +67,12 @@ class ratio_reporter : public benchmark::ConsoleReporter {
     const std::size_t n = v.size();
     return n % 2 ? v[n / 2] : 0.5 * (v[n / 2 - 1] + v[n / 2]);
   }
-  // "L:4096" before "L:16384": digit runs compare as numbers.
-  static bool natural_less(const std::string& a, const std::string& b) {
-    std::size_t i = 0, j = 0;
-    while (i < a.size() && j < b.size()) {
-      if (std::isdigit(static_cast<unsigned char>(a[i])) && std::isdigit(static_cast<unsigned char>(b[j]))) {
-        std::size_t i1 = i, j1 = j;
-        while (i1 < a.size() && std::isdigit(static_cast<unsigned char>(a[i1]))) ++i1;
-        while (j1 < b.size() && std::isdigit(static_cast<unsigned char>(b[j1]))) ++j1;
-        const std::string x = a.substr(i, i1 - i), y = b.substr(j, j1 - j);
-        if (x.size() != y.size()) return x.size() < y.size();
-        if (x != y) return x < y;
-        i = i1, j = j1;
-      } else {
-        if (a[i] != b[j]) return a[i] < b[j];
-        ++i, ++j;
-      }
-    }
-    return a.size() - i < b.size() - j;
-  }
   std::vector<pair> pairs_;
-  std::map<std::string, std::vector<double>> seconds_;
+  struct timings {
+    int64_t instance = 0;  // position among its family's registered arguments
+    std::vector<double> seconds;
+  };
+  std::map<std::string, timings> runs_;
 };
 
 /// main() body: run every benchmark with the ratio reporter on the console
