@@ -17,7 +17,7 @@
 // attention replaces the softmax weights by phi(q[t]).phi(k[s]), normalised.
 //
 // Threads: the batch*heads problems are independent, so every core hands
-// whole heads to threads (set_threads, 0 = every hardware thread), each
+// whole heads to threads (set_execution, default every hardware thread), each
 // thread with its own slice of the workspace scratch; a head is computed the
 // same way whichever thread runs it, so results do not depend on the count.
 #pragma once
@@ -31,11 +31,11 @@
 #include <stdexcept>
 #include <string>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
-#include "../parallel.hpp"
-#include "../span.hpp"
+#include "../core/execution.hpp"
+#include "../core/span.hpp"
 
 namespace hyena {
 
@@ -134,8 +134,8 @@ index_t default_attention_tile(index_t head_dim) {
 /// The threads an attention core runs on for `shape`, and so the number of
 /// scratch slices it needs: parallel_for starts min(threads, batch*heads)
 /// workers, never more than there are heads to share out.
-inline index_t attention_workers(unsigned threads, const attention_shape& shape) {
-  return std::min<index_t>(resolve_threads(threads), shape.head_count());
+inline index_t attention_workers(const execution_context& exec, const attention_shape& shape) {
+  return exec.workers(shape.head_count());
 }
 
 /// Elements from one worker's scratch slice to the next: `per_worker`
@@ -166,18 +166,17 @@ index_t attention_scratch_size(index_t per_worker, index_t workers) {
 }
 
 /// head(index, slice) for every head index in [0, batch*heads), split over
-/// `threads` threads in contiguous runs of heads; slice is the calling
+/// `exec`'s threads in contiguous runs of heads; slice is the calling
 /// worker's `per_worker` elements of `scratch`, which must hold
-/// attention_scratch_size<T>(per_worker, attention_workers(threads, shape)).
+/// attention_scratch_size<T>(per_worker, attention_workers(exec, shape)).
 /// Heads must be independent: each writes only its own output block.
 template <class T, class Head>
-void for_each_attention_head(const attention_shape& shape, unsigned threads, T* scratch,
+void for_each_attention_head(const attention_shape& shape, const execution_context& exec, T* scratch,
                              index_t per_worker, Head&& head) {
   const index_t stride = attention_slice_stride<T>(per_worker);
-  const index_t workers = attention_workers(threads, shape);
+  const index_t workers = attention_workers(exec, shape);
   static_cast<void>(workers);  // read only by HYENA_ASSERT, which may compile to nothing
-  parallel_for(shape.head_count(), resolve_threads(threads), [&](index_t first, index_t last,
-                                                                 unsigned worker) {
+  exec.parallel_for(shape.head_count(), [&](index_t first, index_t last, unsigned worker) {
     HYENA_ASSERT(worker < workers);
     T* const slice = scratch + worker * stride;
     for (index_t h = first; h < last; ++h) head(h, slice);

@@ -15,10 +15,10 @@
 #include <string>
 #include <utility>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "../detail/checks.hpp"
-#include "../parallel.hpp"
-#include "../span.hpp"
+#include "../core/execution.hpp"
+#include "../core/span.hpp"
 #include "attention_common.hpp"
 #include "linear_attention.hpp"
 #include "local_attention.hpp"
@@ -29,8 +29,8 @@ namespace hyena {
 
 /// The layer above with the core `Attention` (softmax_attention<T>,
 /// tiled_attention<T>, linear_attention<T>, local_attention<T>, or any type
-/// with the same value_type / workspace_size / apply / threads /
-/// set_threads members).
+/// with the same value_type / workspace_size / apply / execution /
+/// set_execution members).
 ///
 /// Construction validates the sizes and copies the weights. Immutable
 /// afterwards (once its thread count is set); one layer serves any number of
@@ -64,15 +64,15 @@ class attention_layer {
     const index_t D = d_model;
     const index_t square = detail::checked_mul(D, D, "d_model*d_model");
     detail::require_size(qkv_weight.size(), detail::checked_mul(3, square, "3*d_model*d_model"),
-                         "attention_layer", "qkv_weight", detail::concat("3*d_model*d_model = 3*", D, "*", D));
+                         "attention_layer", "qkv_weight", "3*d_model*d_model = 3*", D, "*", D);
     if (!qkv_bias.empty())
       detail::require_size(qkv_bias.size(), 3 * D, "attention_layer", "qkv_bias",
-                           detail::concat("3*d_model = 3*", D));
+                           "3*d_model = 3*", D);
     detail::require_size(out_weight.size(), square, "attention_layer", "out_weight",
-                         detail::concat("d_model*d_model = ", D, "*", D));
+                         "d_model*d_model = ", D, "*", D);
     if (!out_bias.empty())
       detail::require_size(out_bias.size(), D, "attention_layer", "out_bias",
-                           detail::concat("d_model = ", D));
+                           "d_model = ", D);
     qkv_weight_.assign(qkv_weight.begin(), qkv_weight.end());
     out_weight_.assign(out_weight.begin(), out_weight.end());
     // Missing biases become zeros: adding 0 is exact, and one code path is simpler.
@@ -87,14 +87,14 @@ class attention_layer {
   index_t head_dim() const noexcept { return head_dim_; }
   const Attention& attention() const noexcept { return attention_; }
 
-  /// Threads per apply() call; 0 means every hardware thread. The layer and
-  /// its core share one count: the core's as passed to the constructor (0
-  /// unless set on it), and set_threads sets both. The projections run in
-  /// fixed blocks and the core gives each head to one thread, so the output
-  /// is bit-identical for every count. Set before sharing the layer: not
+  /// The threads of apply(). The layer and its core share one context: the
+  /// core's as passed to the constructor (every hardware thread unless set
+  /// on it), and set_execution sets both. The projections run in fixed
+  /// blocks and the core gives each head to one thread, so the output is
+  /// bit-identical for every count. Set before sharing the layer: not
   /// synchronised with apply().
-  void set_threads(unsigned threads) { attention_.set_threads(threads); }
-  unsigned threads() const noexcept { return attention_.threads(); }
+  void set_execution(execution_context execution) { attention_.set_execution(execution); }
+  const execution_context& execution() const noexcept { return attention_.execution(); }
 
   /// The shape the core sees for a [batch][length][d_model] input.
   attention_shape core_shape(index_t batch, index_t length) const {
@@ -116,7 +116,7 @@ class attention_layer {
   /// x, y: `[batch][length][d_model]` (time-major, PyTorch's module layout).
   /// y may alias x in any way: x is read completely before y is written.
   /// O(batch length d_model^2) for the projections (4 GEMMs' worth) plus
-  /// the core's cost, all split over threads() threads. Uses
+  /// the core's cost, all split over execution()'s threads. Uses
   /// workspace_bytes(batch, length) of `workspace`, allocating only when it
   /// has less. Thread-safe with one workspace per call. Throws
   /// std::invalid_argument on batch or length of 0 or a span whose size is
@@ -143,11 +143,11 @@ class attention_layer {
     // intermediate is needed: one GEMM per (batch, q/k/v, head, block of
     // time steps), x_b's rows of the block times that head's dh rows of
     // W_qkv transposed. Every task writes its own rows.
-    const unsigned n_threads = resolve_threads(threads());
+    const execution_context& exec = execution();
     const auto w_qkv = detail::matrix_view(qkv_weight_.data(), 3 * D, D);
     const index_t time_blocks = blocks_of(L);
     const index_t in_tasks = detail::checked_mul(shape.head_count(), 3 * time_blocks, "projection blocks");
-    detail::parallel_for(in_tasks, n_threads, [&](index_t first, index_t last, unsigned) {
+    exec.parallel_for(in_tasks, [&](index_t first, index_t last, unsigned) {
       for (index_t task = first; task < last; ++task) {
         const index_t t0 = task % time_blocks * time_block, rows = std::min(time_block, L - t0);
         const index_t h = task / time_blocks % heads_, part = task / (time_blocks * heads_) % 3;
@@ -169,7 +169,7 @@ class attention_layer {
     T* const merged = q;
     const index_t tokens = batch * L;
     const auto w_out = detail::matrix_view(out_weight_.data(), D, D);
-    detail::parallel_for(blocks_of(tokens), n_threads, [&](index_t first, index_t last, unsigned) {
+    exec.parallel_for(blocks_of(tokens), [&](index_t first, index_t last, unsigned) {
       for (index_t blk = first; blk < last; ++blk) {
         const index_t r0 = blk * time_block, rows = std::min(time_block, tokens - r0);
         for (index_t r = r0; r < r0 + rows; ++r) {

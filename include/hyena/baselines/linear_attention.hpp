@@ -7,10 +7,10 @@
 
 #include <algorithm>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
-#include "../span.hpp"
+#include "../core/span.hpp"
 #include "attention_common.hpp"
 
 namespace hyena {
@@ -30,7 +30,7 @@ namespace hyena {
 /// Immutable once its thread count is set; one object serves any number of
 /// threads, each call with its own workspace.
 template <class T>
-class linear_attention {
+class linear_attention : public uses_execution {
   static_assert(detail::is_real_v<T>, "hyena::linear_attention<T> needs T = float or double");
 
  public:
@@ -44,19 +44,18 @@ class linear_attention {
 
   index_t chunk() const noexcept { return chunk_; }
 
-  /// Threads per apply() call; 0 (the default) means every hardware thread.
-  /// Each head's recurrence runs whole on one thread, so the output is
-  /// bit-identical for every count. Set before sharing the object: not
-  /// synchronised with apply().
-  void set_threads(unsigned threads) noexcept { threads_ = threads; }
-  unsigned threads() const noexcept { return threads_; }
+  // Threads: execution() / set_execution() (uses_execution; default every
+  // hardware thread).
+  // Each head's recurrence runs whole on one thread, so the output is
+  // bit-identical for every count. Set before sharing the object: not
+  // synchronised with apply().
 
   /// Elements of attention_workspace scratch that apply() uses: per thread,
   /// with c = min(chunk, length), 2 c head_dim (phi(q), phi(k)) + c^2
   /// (scores) + head_dim^2 + head_dim (S, z), for min(threads, batch*heads)
   /// threads, each but the last padded to whole 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(threads_, shape));
+    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(execution_, shape));
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -67,7 +66,7 @@ class linear_attention {
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
   /// O(batch heads length head_dim (chunk + head_dim)) time, heads split
-  /// over threads() threads; workspace_size(shape) elements of scratch,
+  /// over execution()'s threads; workspace_size(shape) elements of scratch,
   /// allocated only when `workspace` has less. Thread-safe with one
   /// workspace per call. Throws std::invalid_argument on a zero extent, a
   /// span whose size is not shape.elements(), or o overlapping an input.
@@ -78,7 +77,7 @@ class linear_attention {
     const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
     const index_t chunk = std::min(chunk_, L);
     T* const scratch = workspace.scratch(workspace_size(shape));
-    detail::for_each_attention_head(shape, threads_, scratch, per_thread(shape), [&](index_t head, T* slice) {
+    detail::for_each_attention_head(shape, execution_, scratch, per_thread(shape), [&](index_t head, T* slice) {
       T* const q_features = slice;
       T* const k_features = q_features + chunk * dh;
       T* const scores = k_features + chunk * dh;
@@ -135,7 +134,6 @@ class linear_attention {
   }
 
   index_t chunk_;
-  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

@@ -4,10 +4,10 @@
 
 #include <algorithm>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
-#include "../span.hpp"
+#include "../core/span.hpp"
 #include "attention_common.hpp"
 #include "tiled_attention.hpp"
 
@@ -25,7 +25,7 @@ namespace hyena {
 /// Immutable once its thread count is set; one object serves any number of
 /// threads, each call with its own workspace.
 template <class T>
-class local_attention {
+class local_attention : public uses_execution {
   static_assert(detail::is_real_v<T>, "hyena::local_attention<T> needs T = float or double");
 
  public:
@@ -51,12 +51,11 @@ class local_attention {
   /// The key tile used for a given head_dim (resolves 0 to tiled_attention's default).
   index_t key_tile(index_t head_dim) const { return tiles_.key_tile(head_dim); }
 
-  /// Threads per apply() call; 0 (the default) means every hardware thread.
-  /// Each head is computed whole by one thread, so the output is
-  /// bit-identical for every count. Set before sharing the object: not
-  /// synchronised with apply().
-  void set_threads(unsigned threads) noexcept { threads_ = threads; }
-  unsigned threads() const noexcept { return threads_; }
+  // Threads: execution() / set_execution() (uses_execution; default every
+  // hardware thread).
+  // Each head is computed whole by one thread, so the output is
+  // bit-identical for every count. Set before sharing the object: not
+  // synchronised with apply().
 
   /// Elements of attention_workspace scratch that apply() uses: per thread,
   /// min(query_tile, length) * (min(key_tile, length) + 2), for
@@ -64,7 +63,7 @@ class local_attention {
   /// 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
     return detail::online_softmax_scratch<T>(shape, query_tile(shape.head_dim), key_tile(shape.head_dim),
-                                             threads_);
+                                             execution_);
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -75,7 +74,7 @@ class local_attention {
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
   /// O(batch heads length (min(window, length) + query_tile) head_dim) time,
-  /// heads split over threads() threads; workspace_size(shape) elements of
+  /// heads split over execution()'s threads; workspace_size(shape) elements of
   /// scratch, allocated only when `workspace` has less. Thread-safe with one
   /// workspace per call. Throws std::invalid_argument on a zero extent, a
   /// span whose size is not shape.elements(), or o overlapping an input.
@@ -86,7 +85,7 @@ class local_attention {
     // Clamped so the kernel's index arithmetic cannot overflow on huge windows.
     const index_t window = std::min(window_, shape.length);
     detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), window,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), threads_,
+                                     query_tile(shape.head_dim), key_tile(shape.head_dim), execution_,
                                      scratch);
   }
 
@@ -101,7 +100,6 @@ class local_attention {
   index_t window_;
   index_t query_tile_;
   tiled_attention<T> tiles_;  // resolves the key tile (and the default query tile)
-  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

@@ -2,10 +2,10 @@
 // materialising each head's L x L score matrix (the O(L^2)-memory baseline).
 #pragma once
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
-#include "../span.hpp"
+#include "../core/span.hpp"
 #include "attention_common.hpp"
 
 namespace hyena {
@@ -20,24 +20,23 @@ namespace hyena {
 /// Immutable once its thread count is set; one object serves any number of
 /// threads, each call with its own workspace.
 template <class T>
-class softmax_attention {
+class softmax_attention : public uses_execution {
   static_assert(detail::is_real_v<T>, "hyena::softmax_attention<T> needs T = float or double");
 
  public:
   using value_type = T;
 
-  /// Threads per apply() call; 0 (the default) means every hardware thread.
-  /// Each head is computed whole by one thread, so the output is
-  /// bit-identical for every count, but each thread holds its own score
-  /// matrix. Set before sharing the object: not synchronised with apply().
-  void set_threads(unsigned threads) noexcept { threads_ = threads; }
-  unsigned threads() const noexcept { return threads_; }
+  // Threads: execution() / set_execution() (uses_execution; default every
+  // hardware thread).
+  // Each head is computed whole by one thread, so the output is
+  // bit-identical for every count, but each thread holds its own score
+  // matrix. Set before sharing the object: not synchronised with apply().
 
   /// Elements of attention_workspace scratch that apply() uses: one
   /// length^2 score matrix per thread, for min(threads, batch*heads)
   /// threads, each but the last padded to whole 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(threads_, shape));
+    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(execution_, shape));
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -47,7 +46,7 @@ class softmax_attention {
   ///
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
-  /// O(batch heads length^2 head_dim) time, heads split over threads()
+  /// O(batch heads length^2 head_dim) time, heads split over execution()'s
   /// threads; workspace_size(shape) elements of scratch, allocated only when
   /// `workspace` has less. Thread-safe with one workspace per call. Throws
   /// std::invalid_argument on a zero extent, a span whose size is not
@@ -58,7 +57,7 @@ class softmax_attention {
     const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
     const T scale = detail::attention_scale<T>(dh);
     T* const scratch = workspace.scratch(workspace_size(shape));
-    detail::for_each_attention_head(shape, threads_, scratch, per_thread(shape), [&](index_t head, T* slice) {
+    detail::for_each_attention_head(shape, execution_, scratch, per_thread(shape), [&](index_t head, T* slice) {
       const index_t offset = head * block;
       const auto qh = detail::matrix_view(q.data() + offset, L, dh);
       const auto kh = detail::matrix_view(k.data() + offset, L, dh);
@@ -90,7 +89,6 @@ class softmax_attention {
     return detail::checked_mul(shape.length, shape.length, "length*length");
   }
 
-  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

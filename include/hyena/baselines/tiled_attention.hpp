@@ -5,10 +5,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
-#include "../span.hpp"
+#include "../core/span.hpp"
 #include "attention_common.hpp"
 
 namespace hyena {
@@ -22,13 +22,13 @@ inline index_t online_softmax_head_scratch(index_t length, index_t query_tile, i
   return checked_mul(rows, cols, "query_tile*key_tile") + 2 * rows;
 }
 
-/// Elements of scratch the banded kernel below needs on `threads` threads:
+/// Elements of scratch the banded kernel below needs on `exec`'s threads:
 /// one slice of online_softmax_head_scratch per worker.
 template <class T>
 index_t online_softmax_scratch(const attention_shape& shape, index_t query_tile, index_t key_tile,
-                               unsigned threads) {
+                               const execution_context& exec) {
   return attention_scratch_size<T>(online_softmax_head_scratch(shape.length, query_tile, key_tile),
-                                   attention_workers(threads, shape));
+                                   attention_workers(exec, shape));
 }
 
 /// Softmax attention of every head with the online softmax: query t attends
@@ -50,14 +50,14 @@ index_t online_softmax_scratch(const attention_shape& shape, index_t query_tile,
 template <class T>
 void online_softmax_attention(const attention_shape& shape, const T* q, const T* k, const T* v,
                               T* o, index_t window, index_t query_tile, index_t key_tile,
-                              unsigned threads, T* scratch) {
+                              const execution_context& exec, T* scratch) {
   using Eigen::Index;
   const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
   const T scale = attention_scale<T>(dh);
   const index_t per_thread = online_softmax_head_scratch(L, query_tile, key_tile);
   query_tile = std::min(query_tile, L);
   key_tile = std::min(key_tile, L);
-  for_each_attention_head(shape, threads, scratch, per_thread, [&](index_t head, T* slice) {
+  for_each_attention_head(shape, exec, scratch, per_thread, [&](index_t head, T* slice) {
     T* const scores = slice;
     T* const row_max = scores + query_tile * key_tile;
     T* const row_sum = row_max + query_tile;
@@ -133,7 +133,7 @@ void online_softmax_attention(const attention_shape& shape, const T* q, const T*
 /// Immutable once its thread count is set; one object serves any number of
 /// threads, each call with its own workspace.
 template <class T>
-class tiled_attention {
+class tiled_attention : public uses_execution {
   static_assert(detail::is_real_v<T>, "hyena::tiled_attention<T> needs T = float or double");
 
  public:
@@ -155,12 +155,11 @@ class tiled_attention {
     return key_tile_ != 0 ? key_tile_ : detail::default_attention_tile<T>(head_dim);
   }
 
-  /// Threads per apply() call; 0 (the default) means every hardware thread.
-  /// Each head is computed whole by one thread, so the output is
-  /// bit-identical for every count. Set before sharing the object: not
-  /// synchronised with apply().
-  void set_threads(unsigned threads) noexcept { threads_ = threads; }
-  unsigned threads() const noexcept { return threads_; }
+  // Threads: execution() / set_execution() (uses_execution; default every
+  // hardware thread).
+  // Each head is computed whole by one thread, so the output is
+  // bit-identical for every count. Set before sharing the object: not
+  // synchronised with apply().
 
   /// Elements of attention_workspace scratch that apply() uses: per thread,
   /// min(query_tile, length) * (min(key_tile, length) + 2), for
@@ -168,7 +167,7 @@ class tiled_attention {
   /// 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
     return detail::online_softmax_scratch<T>(shape, query_tile(shape.head_dim), key_tile(shape.head_dim),
-                                             threads_);
+                                             execution_);
   }
   index_t workspace_bytes(const attention_shape& shape) const {
     return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
@@ -180,7 +179,7 @@ class tiled_attention {
   /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
   /// o must not overlap q, k or v; q, k and v may alias one another.
   /// O(batch heads length^2 head_dim / 2) time plus the masked halves of the
-  /// diagonal tiles, heads split over threads() threads; workspace_size(shape)
+  /// diagonal tiles, heads split over execution()'s threads; workspace_size(shape)
   /// elements of scratch, allocated only when `workspace` has less.
   /// Thread-safe with one workspace per call. Throws std::invalid_argument
   /// on a zero extent, a span whose size is not shape.elements(), or o
@@ -190,7 +189,7 @@ class tiled_attention {
     detail::require_attention_operands<T>("tiled_attention::apply", shape, q, k, v, o);
     T* scratch = workspace.scratch(workspace_size(shape));
     detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), shape.length,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), threads_,
+                                     query_tile(shape.head_dim), key_tile(shape.head_dim), execution_,
                                      scratch);
   }
 
@@ -204,7 +203,6 @@ class tiled_attention {
  private:
   index_t query_tile_;
   index_t key_tile_;
-  unsigned threads_ = 0;
 };
 
 }  // namespace hyena

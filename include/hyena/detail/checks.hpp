@@ -8,7 +8,7 @@
 #include <string>
 #include <utility>
 
-#include "../config.hpp"
+#include "../core/config.hpp"
 
 #if defined(__unix__) || defined(__APPLE__)
 #include <unistd.h>
@@ -65,12 +65,13 @@ inline void require_positive(index_t value, const char* function, const char* na
   if (value == 0) throw_invalid("hyena::", function, ": ", name, " must be >= 1, got 0");
 }
 
-/// Throws unless `actual == expected`; `shape` spells the expected size, e.g. "batch*channels*length = 2*3*5".
-inline void require_size(index_t actual, index_t expected, const char* function, const char* name,
-                         const std::string& shape) {
+/// Throws unless `actual == expected`; `shape...` spells the expected size,
+/// e.g. "batch*channels*length = ", 2, "*", 3, "*", 5, and is formatted only
+/// on failure (hot paths check sizes on every call and must not allocate).
+template <class... Shape>
+void require_size(index_t actual, index_t expected, const char* function, const char* name, const Shape&... shape) {
   if (actual != expected)
-    throw_invalid("hyena::", function, ": ", name, " has ", actual, " elements, expected ", shape,
-                  " = ", expected);
+    throw_invalid("hyena::", function, ": ", name, " has ", actual, " elements, expected ", shape..., " = ", expected);
 }
 
 /// Throws std::invalid_argument naming `owner`, `name` and the first

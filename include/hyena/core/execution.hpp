@@ -1,0 +1,93 @@
+// hyena/core/execution.hpp: how many threads a call or an object uses, and
+// the one way work is split across them.
+//
+// Every kernel takes an execution_context as its last argument, and every
+// object that computes (operators, models, attention baselines) holds one
+// (execution() / set_execution()). Both default to every hardware thread on
+// the process-wide persistent pool. Work is always cut into the same blocks
+// whatever the thread count, so results are bit-identical for every count.
+#pragma once
+
+#include <algorithm>
+#include <thread>
+
+#include "config.hpp"
+#include "thread_pool.hpp"
+#include "../detail/checks.hpp"
+
+namespace hyena {
+
+class execution_context {
+ public:
+  /// Largest thread count accepted: far above any machine this runs on,
+  /// low enough that a typo cannot start millions of threads.
+  static constexpr unsigned max_threads = 1024;
+
+  /// Every hardware thread, on the shared pool.
+  execution_context() noexcept = default;
+  /// `threads` threads (0: every hardware thread), on the shared pool.
+  /// Implicit, so a thread count can be passed wherever a context is taken.
+  /// Throws std::invalid_argument above max_threads.
+  execution_context(unsigned threads) : threads_(checked(threads)) {}  // NOLINT(google-explicit-constructor)
+  /// `threads` threads on `pool`, which must outlive every call made with this context.
+  execution_context(unsigned threads, thread_pool& pool) : threads_(checked(threads)), pool_(&pool) {}
+
+  /// One thread: the calling one.
+  static execution_context serial() noexcept {
+    execution_context e;
+    e.threads_ = 1;
+    return e;
+  }
+
+  /// The thread count, resolved (>= 1).
+  unsigned threads() const noexcept {
+    if (threads_ != 0) return threads_;
+    const unsigned hw = std::thread::hardware_concurrency();
+    return hw == 0 ? 1 : hw;
+  }
+  /// Threads a split of `work` independent items uses: never more than the
+  /// items (so per-thread workspaces are sized by the work, not the request).
+  unsigned workers(index_t work) const noexcept {
+    return static_cast<unsigned>(std::max<index_t>(1, std::min<index_t>(threads(), work)));
+  }
+  thread_pool& pool() const noexcept { return pool_ != nullptr ? *pool_ : thread_pool::shared(); }
+
+  /// body(begin, end, worker) over workers(count) contiguous chunks of
+  /// [0, count); worker in [0, workers(count)) is unique among the chunks,
+  /// so it can index per-thread workspaces. Chunks are disjoint: bodies that
+  /// write only their own items need no synchronisation. The first exception
+  /// a body throws is rethrown after every chunk ended.
+  template <class Body>
+  void parallel_for(index_t count, Body&& body) const {
+    if (count == 0) return;
+    const unsigned n = workers(count);
+    if (n == 1) {
+      body(index_t(0), count, 0u);
+      return;
+    }
+    pool().run(n, [&](unsigned w) { body(count * w / n, count * (w + 1) / n, w); });
+  }
+
+ private:
+  static unsigned checked(unsigned threads) {
+    if (threads > max_threads)
+      detail::throw_invalid("hyena::execution_context: ", threads, " threads requested, at most ", max_threads);
+    return threads;
+  }
+
+  unsigned threads_ = 0;  // 0: every hardware thread
+  thread_pool* pool_ = nullptr;  // null: thread_pool::shared()
+};
+
+/// What objects that compute derive from: the execution context they use for
+/// every call, the same accessors on operators, models and baselines.
+class uses_execution {
+ public:
+  const execution_context& execution() const noexcept { return execution_; }
+  void set_execution(execution_context execution) noexcept { execution_ = execution; }
+
+ protected:
+  execution_context execution_;
+};
+
+}  // namespace hyena

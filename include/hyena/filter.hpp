@@ -1,0 +1,7 @@
+// hyena/filter.hpp: the implicit long filters: positional features, the sine MLP, the exponential window, filter layouts.
+#pragma once
+
+#include "filter/exponential_modulation.hpp"
+#include "filter/implicit_filter.hpp"
+#include "filter/layout.hpp"
+#include "filter/positional_features.hpp"

@@ -1,0 +1,404 @@
+// hyena/operator/hyena_operator.hpp: the order-N Hyena operator (docs/operator.md).
+//
+//   p = u W_in^T + b_in                       input projection, (N+1) streams of width D
+//   s = short_conv(p)                         depthwise causal, kernel K
+//   x_0 .. x_{N-1}, v = split(s)              v is the last stream
+//   for o = 0..N-2:  g = v ⊙ x_{N-1-o};  v = k_o * g + D_o ⊙ g      (gates last to first)
+//   out = (v ⊙ x_0) W_out^T + b_out
+//
+// Module layout: u and out are [batch][length][d_model], as in PyTorch.
+// Inside, streams are channel-major [channel][time] (time contiguous).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <array>
+#include <list>
+#include <memory>
+#include <mutex>
+#include <utility>
+#include <vector>
+
+#include "../core/config.hpp"
+#include "../detail/aligned_allocator.hpp"
+#include "../detail/checks.hpp"
+#include "../detail/type_traits.hpp"
+#include "../filter/exponential_modulation.hpp"
+#include "../conv/fft_conv.hpp"
+#include "../fft/plan.hpp"
+#include "weights.hpp"
+#include "../filter/implicit_filter.hpp"
+#include "../core/execution.hpp"
+#include "../conv/short_conv.hpp"
+#include "../core/span.hpp"
+
+namespace hyena {
+
+/// What the weights do not say.
+struct hyena_options {
+  /// How filter channels map to steps; matters for order >= 3. Checkpoints of
+  /// safari's / HyenaDNA's training code are interleaved.
+  filter_layout layout = filter_layout::blocked;
+  /// shift and modulate of the decay window (the decay rates come from the weights).
+  exponential_modulation_config modulation;
+  fft_planning planning = fft_planning::estimate;
+  /// Prepared filters are cached for this many distinct input lengths (LRU).
+  index_t filter_cache_capacity = 4;
+};
+
+/// The long filters of every step, prepared for FFT convolution at one length.
+template <class T>
+struct hyena_prepared_filters {
+  index_t length = 0;
+  std::vector<fft_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
+
+  index_t bytes() const noexcept {
+    index_t total = 0;
+    for (const auto& s : steps) total += s.bytes();
+    return total;
+  }
+};
+
+/// Optional copies of every intermediate stage of a forward call, for
+/// checking a port stage by stage against the reference's dumps. All are
+/// channel-major [batch][channels][length]; filling them costs copies only
+/// when a trace is passed.
+template <class T>
+struct hyena_trace {
+  std::vector<T> in_proj;                  ///< [B][(N+1)D][L]: the projection, before the short conv
+  std::vector<T> short_conv;               ///< [B][(N+1)D][L]
+  std::vector<std::vector<T>> step_in;     ///< [N-1] x [B][D][L]: g = v ⊙ x_{N-1-o}
+  std::vector<std::vector<T>> step_out;    ///< [N-1] x [B][D][L]: k_o * g + D_o ⊙ g
+  std::vector<T> out_proj_in;              ///< [B][D][L]: y = v ⊙ x_0
+};
+
+/// Reusable buffers for hyena_operator::forward: one per concurrent forward
+/// call. Grows to the largest call it has served, then allocates nothing:
+/// (N+1)*D*L values for the streams of one batch element plus one FFT row
+/// per thread.
+template <class T>
+class hyena_workspace {
+ public:
+  index_t bytes() const noexcept { return streams_.size() * sizeof(T) + conv_.bytes(); }
+
+ private:
+  template <class>
+  friend class hyena_operator;
+  detail::aligned_vector<T> streams_;
+  fft_conv_workspace<T> conv_;
+};
+
+/// Every call runs on execution() (set_execution(); default: every hardware
+/// thread). Work is split in fixed blocks, so results are bit-identical for
+/// every thread count (with Eigen's own GEMM; under EIGEN_USE_BLAS the
+/// projections round as the BLAS does).
+template <class T>
+class hyena_operator : public uses_execution {
+  static_assert(detail::is_real_v<T>, "hyena::hyena_operator<T> needs T = float or double");
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+
+ public:
+  /// Validates the weights (std::invalid_argument naming the member).
+  hyena_operator(hyena_weights<T> weights, hyena_options options = {})
+      : w_((weights.validate(), std::move(weights))),
+        options_(options),
+        filter_(w_.filter, options.modulation) {
+    if (options_.filter_cache_capacity == 0) options_.filter_cache_capacity = 1;
+  }
+
+  index_t d_model() const noexcept { return w_.d_model; }
+  index_t order() const noexcept { return w_.order; }
+  index_t max_length() const noexcept { return filter_.max_length(); }
+  const hyena_weights<T>& weights() const noexcept { return w_; }
+  const hyena_options& options() const noexcept { return options_; }
+  const implicit_filter<T>& filter_generator() const noexcept { return filter_; }
+
+  /// Per-step filters k_o [D][L] and skips D_o [D] for inputs of `length`
+  /// (the prefix of the max_length grid; docs/filter_layouts.md for the layout).
+  step_filters<T> step_filters_at(index_t length) const {
+    check_length(length, "step_filters_at");
+    return split_filter_bank(filter_.response(length, execution_), w_.filter.bias, w_.d_model, w_.order - 1,
+                             length, options_.layout);
+  }
+
+  /// The prepared filters for `length`, from the cache or computed now by
+  /// prepare_filters. Thread-safe; concurrent misses of one length may both
+  /// compute it (the lock is not held while computing), but the cache keeps
+  /// one copy and every caller gets that one.
+  std::shared_ptr<const hyena_prepared_filters<T>> prepared_filters(index_t length) const {
+    check_length(length, "prepared_filters");
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      if (auto hit = cached(length)) return hit;
+    }
+    auto prepared = std::make_shared<const hyena_prepared_filters<T>>(prepare_filters(length));
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    if (auto hit = cached(length)) return hit;  // another thread stored it meanwhile
+    cache_.push_front(prepared);
+    while (cache_.size() > options_.filter_cache_capacity) cache_.pop_back();
+    return prepared;
+  }
+
+  /// Distinct lengths whose filters the cache holds now (at most
+  /// options().filter_cache_capacity).
+  index_t cached_lengths() const {
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    return cache_.size();
+  }
+
+  /// The filters for `length` computed now, bypassing the cache: the MLP's
+  /// hidden layer once (O(L*M*(E+R*M))), then each step's filters (the last
+  /// Linear and the window, O(L*M*D)) block by block straight into their
+  /// FFTs (O(D n log n)), so the bank is never whole in the time domain.
+  hyena_prepared_filters<T> prepare_filters(index_t length) const {
+    check_length(length, "prepare_filters");
+    hyena_prepared_filters<T> prepared;
+    prepared.length = length;
+    const auto hidden = filter_.hidden(length, execution_);
+    const index_t D = w_.d_model, steps = w_.order - 1;
+    constexpr index_t block = fft_filter<T>::block_rows;
+    for (index_t o = 0; o < steps; ++o) {
+      auto channel = [&](index_t d) { return filter_bank_channel(options_.layout, D, steps, o, d); };
+      std::vector<T> skip(D);
+      for (index_t d = 0; d < D; ++d) skip[d] = w_.filter.bias[channel(d)];
+      prepared.steps.push_back(fft_filter<T>::generate(
+          D, length,
+          [&](index_t d0, index_t d1, T* rows) {
+            std::array<index_t, block> ids{};
+            for (index_t d = d0; d < d1; ++d) ids[d - d0] = channel(d);
+            filter_.response_rows(hidden, span<const index_t>(ids.data(), d1 - d0), rows);
+          },
+          skip, options_.planning, execution_));
+    }
+    return prepared;
+  }
+
+  /// out = Hyena(u). u, out: [batch][length][d_model]; 1 <= length <=
+  /// max_length() (longer inputs are rejected, where the reference truncates
+  /// silently). out must not overlap u. Time O(B (N+1) D (D L + L log L)),
+  /// split over execution()'s threads. Const and thread-safe: call from
+  /// many threads, each with its own workspace.
+  /// Throws std::invalid_argument on zero sizes, length > max_length or spans
+  /// whose size is not batch*length*d_model.
+  /// With `trace`, every intermediate stage is also copied into it.
+  void forward(index_t batch, index_t length, span_arg<const T> u,
+               span_arg<T> out, hyena_workspace<T>& ws,
+               hyena_trace<T>* trace = nullptr) const {
+    detail::require_positive(batch, "hyena_operator::forward", "batch");
+    check_length(length, "forward");
+    const index_t D = w_.d_model, N = w_.order, L = length;
+    const index_t elements = detail::checked_mul(batch, length, D, "batch*length*d_model");
+    detail::require_size(u.size(), elements, "hyena_operator::forward", "u", "batch*length*d_model = ", batch, "*", length, "*", D);
+    detail::require_size(out.size(), elements, "hyena_operator::forward", "out", "batch*length*d_model = ", batch, "*", length, "*", D);
+
+    const auto filters = prepared_filters(length);
+    const index_t stream_elements = detail::checked_mul(w_.streams(), L, "streams*length");
+    detail::require_allocatable(stream_elements, sizeof(T), "hyena_workspace streams ((order+1)*d_model*length)");
+    if (ws.streams_.size() < stream_elements) ws.streams_.resize(stream_elements);
+    const span<T> streams(ws.streams_.data(), stream_elements);
+    if (trace != nullptr) {
+      trace->in_proj.assign(batch * stream_elements, T(0));
+      trace->short_conv.assign(batch * stream_elements, T(0));
+      trace->step_in.assign(N - 1, std::vector<T>(batch * D * L));
+      trace->step_out.assign(N - 1, std::vector<T>(batch * D * L));
+      trace->out_proj_in.assign(batch * D * L, T(0));
+    }
+    for (index_t b = 0; b < batch; ++b) {
+      auto record = [&](std::vector<T>& to, const T* from, index_t count) {
+        std::copy_n(from, count, to.data() + b * count);
+      };
+      project_in(L, u.subspan(b * L * D, L * D), streams);
+      if (trace != nullptr) record(trace->in_proj, streams.data(), stream_elements);
+      short_conv(L, streams);
+      if (trace != nullptr) record(trace->short_conv, streams.data(), stream_elements);
+      mix(*filters, streams, ws.conv_, trace, b);
+      const span<const T> y = streams.subspan(N * D * L, D * L);
+      if (trace != nullptr) record(trace->out_proj_in, y.data(), D * L);
+      project_out(L, y, out.subspan(b * L * D, L * D));
+    }
+  }
+
+  // The stages forward() composes, one batch element at a time, public for
+  // per-stage benchmarks and checks. `streams` is [(N+1)D][length],
+  // channel-major: x_0 .. x_{N-1}, then v. Each stage splits its work over
+  // execution()'s threads and throws std::invalid_argument on spans of
+  // the wrong size.
+
+  /// Stage 1: streams(c, t) = sum_d u_b[t][d] W_in[c][d] + b_in[c], for one
+  /// batch element u_b [length][d_model]. One GEMM per fixed block of 256
+  /// time steps, so the rounding does not depend on the thread count.
+  void project_in(index_t length, span_arg<const T> u_b,
+                  span_arg<T> streams) const {
+    const index_t D = w_.d_model, S = w_.streams(), L = length;
+    check_length(L, "project_in");
+    require_span("project_in", "u_b", u_b.size(), L * D, L);
+    require_span("project_in", "streams", streams.size(), S * L, L);
+    const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
+    const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
+    const Eigen::Map<const matrix> u(u_b.data(), Eigen::Index(D), Eigen::Index(L));
+    Eigen::Map<matrix> p(streams.data(), Eigen::Index(L), Eigen::Index(S));  // p(t, c): column c is stream c
+    // The bias first, then the product accumulates onto it: one rounding
+    // per output, as if added after.
+    for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
+      p.middleRows(t0, n).rowwise() = b_in.transpose();
+      if (!external_blas) p.middleRows(t0, n).noalias() += u.middleCols(t0, n).transpose() * w_in.transpose();
+    });
+    if (external_blas) p.noalias() += u.transpose() * w_in.transpose();
+  }
+
+  /// Stage 2: the depthwise short convolution, in place on all streams.
+  void short_conv(index_t length, span_arg<T> streams) const {
+    const index_t S = w_.streams(), L = length, K = w_.short_filter_size;
+    check_length(L, "short_conv");
+    require_span("short_conv", "streams", streams.size(), S * L, L);
+    execution_.parallel_for(S, [&](index_t c0, index_t c1, unsigned) {
+      const span<T> rows = streams.subspan(c0 * L, (c1 - c0) * L);
+      short_causal_conv<T>(span<const T>(w_.short_filter_weight.data() + c0 * K, (c1 - c0) * K),
+                           span<const T>(w_.short_filter_bias.data() + c0, c1 - c0), K, {1, c1 - c0, L}, rows,
+                           rows);
+    });
+  }
+
+  /// Stages 3-6, the mixer core: for o = 0..N-2, v = k_o * (v ⊙ x_{N-1-o}) +
+  /// D_o ⊙ (v ⊙ x_{N-1-o}), then y = v ⊙ x_0, in place: y ends in the v
+  /// stream. Gating is fused into the copy that feeds each forward FFT, the
+  /// skip and (last step) the output gate into the pass after the inverse,
+  /// so each step sweeps memory once. Split by channel across threads.
+  void mix(const hyena_prepared_filters<T>& filters, span_arg<T> streams,
+           fft_conv_workspace<T>& conv_ws, hyena_trace<T>* trace = nullptr, index_t trace_batch = 0) const {
+    const index_t D = w_.d_model, N = w_.order, L = filters.length;
+    check_length(L, "mix");
+    require_span("mix", "streams", streams.size(), w_.streams() * L, L);
+    if (filters.steps.size() + 1 != N)
+      detail::throw_invalid("hyena::hyena_operator::mix: filters have ", filters.steps.size(),
+                            " steps, expected order-1 = ", N - 1);
+    conv_ws.reserve(filters.steps.front().fft_size(), execution_.workers(D));
+    T* v = streams.data() + N * D * L;
+    const T* x0 = streams.data();
+    for (index_t o = 0; o + 1 < N; ++o) {
+      const T* x = streams.data() + (N - 1 - o) * D * L;
+      // The output gate rides on the last step's store, except when tracing
+      // (step_out is recorded before the gate then).
+      const bool gate_output = o + 2 == N && trace == nullptr;
+      const fft_filter<T>& k = filters.steps[o];
+      if (trace != nullptr) {
+        T* g = trace->step_in[o].data() + trace_batch * D * L;
+        for (index_t i = 0; i < D * L; ++i) g[i] = v[i] * x[i];
+      }
+      execution_.parallel_for(D, [&](index_t d0, index_t d1, unsigned worker) {
+        auto& buffers = conv_ws.slot(worker);
+        for (index_t d = d0; d < d1; ++d) {
+          T* vd = v + d * L;
+          const T* xd = x + d * L;
+          const T* x0d = x0 + d * L;
+          const T skip = k.skip(d);
+          detail::fft_conv_row(
+              k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
+              [&](const T* conv, const T* gated) {
+                if (gate_output)
+                  for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * gated[t]) * x0d[t];
+                else
+                  for (index_t t = 0; t < L; ++t) vd[t] = conv[t] + skip * gated[t];
+              });
+        }
+      });
+      if (trace != nullptr) {
+        std::copy_n(v, D * L, trace->step_out[o].data() + trace_batch * D * L);
+        if (o + 2 == N)
+          for (index_t i = 0; i < D * L; ++i) v[i] *= x0[i];
+      }
+    }
+  }
+
+  /// Stage 7: out_b[t][e] = sum_d W_out[e][d] y[d][t] + b_out[e] for one batch
+  /// element; y is [d_model][length] (the v stream after mix), out_b
+  /// [length][d_model]. Fixed 256-step GEMM blocks, as in project_in.
+  void project_out(index_t length, span_arg<const T> y,
+                   span_arg<T> out_b) const {
+    const index_t D = w_.d_model, L = length;
+    check_length(L, "project_out");
+    require_span("project_out", "y", y.size(), D * L, L);
+    require_span("project_out", "out_b", out_b.size(), L * D, L);
+    const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
+    const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
+    const Eigen::Map<const matrix> ym(y.data(), Eigen::Index(L), Eigen::Index(D));  // ym(t, d)
+    Eigen::Map<matrix> o(out_b.data(), Eigen::Index(D), Eigen::Index(L));          // o(e, t)
+    for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
+      o.middleCols(t0, n).colwise() = b_out;
+      if (!external_blas) o.middleCols(t0, n).noalias() += w_out * ym.middleRows(t0, n).transpose();
+    });
+    if (external_blas) o.noalias() += w_out * ym.transpose();
+  }
+
+  /// As above with a temporary workspace; returns out.
+  std::vector<T> forward(index_t batch, index_t length, span_arg<const T> u) const {
+    std::vector<T> out(detail::checked_mul(batch, length, w_.d_model, "batch*length*d_model"));
+    hyena_workspace<T> ws;
+    forward(batch, length, u, out, ws);
+    return out;
+  }
+
+ private:
+  // With EIGEN_USE_BLAS, Eigen hands products to an external BLAS, which
+  // threads one large product itself (OpenBLAS: OPENBLAS_NUM_THREADS); GEMMs
+  // issued from our own threads would only fight over its pool. Rounding is
+  // then the BLAS's: bit-identity across thread counts holds for Eigen's
+  // own kernel only.
+#ifdef EIGEN_USE_BLAS
+  static constexpr bool external_blas = true;
+#else
+  static constexpr bool external_blas = false;
+#endif
+
+  // Projections are cut into fixed blocks of time steps (not into one block
+  // per thread) so each GEMM, and hence every rounding, is the same whatever
+  // the thread count.
+  template <class Gemm>
+  void for_each_time_block(index_t length, Gemm&& gemm) const {
+    constexpr index_t time_block = 256;
+    const index_t blocks = (length + time_block - 1) / time_block;
+    execution_.parallel_for(blocks, [&](index_t first, index_t last, unsigned) {
+      for (index_t blk = first; blk < last; ++blk) {
+        const index_t t0 = blk * time_block;
+        gemm(Eigen::Index(t0), Eigen::Index(std::min(time_block, length - t0)));
+      }
+    });
+  }
+
+  // A stage's span must hold exactly `expected` elements.
+  static void require_span(const char* stage, const char* name, index_t actual, index_t expected, index_t length) {
+    if (actual != expected)
+      detail::throw_invalid("hyena::hyena_operator::", stage, ": ", name, " has ", actual, " elements, expected ",
+                            expected, " for length ", length);
+  }
+
+  // The cache's entry for `length`, moved to the front (most recently
+  // used), or null. The caller holds cache_mutex_.
+  std::shared_ptr<const hyena_prepared_filters<T>> cached(index_t length) const {
+    for (auto it = cache_.begin(); it != cache_.end(); ++it)
+      if ((*it)->length == length) {
+        cache_.splice(cache_.begin(), cache_, it);
+        return cache_.front();
+      }
+    return nullptr;
+  }
+
+  void check_length(index_t length, const char* what) const {
+    if (length == 0) detail::throw_invalid("hyena::hyena_operator::", what, ": length must be >= 1, got 0");
+    if (length > max_length())
+      detail::throw_invalid("hyena::hyena_operator::", what, ": input length ", length,
+                            " exceeds max_length ", max_length(),
+                            " (the filters are defined on max_length points; the PyTorch reference "
+                            "would silently truncate)");
+  }
+
+  hyena_weights<T> w_;
+  hyena_options options_;
+  implicit_filter<T> filter_;
+  mutable std::mutex cache_mutex_;
+  mutable std::list<std::shared_ptr<const hyena_prepared_filters<T>>> cache_;
+};
+
+}  // namespace hyena
