@@ -23,7 +23,7 @@ cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA
       -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF
 # test_concurrency covers the operator used from many threads; the others
 # their own shared plans, filters and attention splits.
-concurrent=(test_concurrency test_fft_plan test_fft_conv test_attention)
+concurrent=(test_concurrency test_execution test_fft_plan test_fft_conv test_attention test_hyena_operator test_hyena_lm)
 cmake --build "$tsan" -j"$jobs" --target "${concurrent[@]}"
 for t in "${concurrent[@]}"; do
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \

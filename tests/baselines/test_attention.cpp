@@ -6,7 +6,7 @@
 #include <hyena/baselines/local_attention.hpp>
 #include <hyena/baselines/softmax_attention.hpp>
 #include <hyena/baselines/tiled_attention.hpp>
-#include <hyena/parallel.hpp>
+#include <hyena/core/execution.hpp>
 
 #include <gtest/gtest.h>
 
@@ -367,7 +367,7 @@ TYPED_TEST(Attention, LayerIsCausalAndWorksInPlace) {
 // A copy of a core or layer set to run on `threads` threads.
 template <class Object>
 Object with_threads(Object object, unsigned threads) {
-  object.set_threads(threads);
+  object.set_execution(threads);
   return object;
 }
 
@@ -430,7 +430,7 @@ TYPED_TEST(Attention, WorkspaceIsReportedAndReused) {
   EXPECT_EQ(with_threads(hyena::linear_attention<T>(32), 3).workspace_bytes(s),
             (2 * padded_to_lines<T>(linear) + linear) * sizeof(T));
   // 0 threads means every hardware thread.
-  const unsigned hardware = hyena::resolve_threads(0);
+  const unsigned hardware = hyena::execution_context(0).threads();
   EXPECT_EQ(hyena::softmax_attention<T>().workspace_bytes(s),
             with_threads(hyena::softmax_attention<T>(), hardware).workspace_bytes(s));
 
@@ -495,18 +495,20 @@ TYPED_TEST(Attention, ThreadCountsGiveIdenticalBits) {
 
 TYPED_TEST(Attention, LayerSharesItsThreadCountWithItsCore) {
   using T = TypeParam;
-  EXPECT_EQ(hyena::softmax_attention<T>().threads(), 0u);
-  EXPECT_EQ(hyena::tiled_attention<T>().threads(), 0u);
-  EXPECT_EQ(hyena::linear_attention<T>().threads(), 0u);
-  EXPECT_EQ(hyena::local_attention<T>(4).threads(), 0u);
+  // The default is every hardware thread, as for every object that computes.
+  const unsigned hardware = hyena::execution_context().threads();
+  EXPECT_EQ(hyena::softmax_attention<T>().execution().threads(), hardware);
+  EXPECT_EQ(hyena::tiled_attention<T>().execution().threads(), hardware);
+  EXPECT_EQ(hyena::linear_attention<T>().execution().threads(), hardware);
+  EXPECT_EQ(hyena::local_attention<T>(4).execution().threads(), hardware);
   const layer_weights<T> w(8, 1300);
   auto layer = make_layer(8, 2, w, hyena::tiled_attention<T>());
-  EXPECT_EQ(layer.threads(), 0u);
+  EXPECT_EQ(layer.execution().threads(), hardware);
   layer = make_layer(8, 2, w, with_threads(hyena::tiled_attention<T>(), 2));
-  EXPECT_EQ(layer.threads(), 2u);
-  layer.set_threads(3);
-  EXPECT_EQ(layer.threads(), 3u);
-  EXPECT_EQ(layer.attention().threads(), 3u);
+  EXPECT_EQ(layer.execution().threads(), 2u);
+  layer.set_execution(3);
+  EXPECT_EQ(layer.execution().threads(), 3u);
+  EXPECT_EQ(layer.attention().execution().threads(), 3u);
   // The layer's workspace follows: the core's scratch is sized for 3 threads.
   EXPECT_EQ(layer.workspace_bytes(2, 10),
             4 * 2 * 10 * 8 * sizeof(T) + layer.attention().workspace_bytes(layer.core_shape(2, 10)));

@@ -1,5 +1,5 @@
 // The direct convolution against values worked out by hand.
-#include <hyena/direct_conv.hpp>
+#include <hyena/conv/direct_conv.hpp>
 
 #include <gtest/gtest.h>
 

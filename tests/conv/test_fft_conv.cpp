@@ -1,6 +1,6 @@
 // The FFT causal convolution against the direct O(L^2) definition.
-#include <hyena/direct_conv.hpp>
-#include <hyena/fft_conv.hpp>
+#include <hyena/conv/direct_conv.hpp>
+#include <hyena/conv/fft_conv.hpp>
 
 #include <gtest/gtest.h>
 

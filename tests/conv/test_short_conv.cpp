@@ -1,5 +1,5 @@
 // The depthwise short convolution, against PyTorch's Conv1d semantics written out by hand.
-#include <hyena/short_conv.hpp>
+#include <hyena/conv/short_conv.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,12 +1,12 @@
 // Size arithmetic near the limits: overflowing products and requests larger
 // than memory fail with exceptions that name the sizes, before anything is
 // allocated (none of these tests allocates more than a few bytes).
-#include <hyena/fft_conv.hpp>
-#include <hyena/fft_plan.hpp>
-#include <hyena/fft_size.hpp>
-#include <hyena/hyena_weights.hpp>
-#include <hyena/positional_features.hpp>
-#include <hyena/shape.hpp>
+#include <hyena/conv/fft_conv.hpp>
+#include <hyena/fft/plan.hpp>
+#include <hyena/fft/size.hpp>
+#include <hyena/operator/weights.hpp>
+#include <hyena/filter/positional_features.hpp>
+#include <hyena/core/shape.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // FFTW plan wrappers: round trips, sharing, concurrent planning, wisdom.
-#include <hyena/fft_plan.hpp>
+#include <hyena/fft/plan.hpp>
 
 #include <gtest/gtest.h>
 

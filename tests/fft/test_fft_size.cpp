@@ -1,4 +1,4 @@
-#include <hyena/fft_size.hpp>
+#include <hyena/fft/size.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,7 +1,7 @@
 // The implicit filter's block-by-block path (hidden + response_rows, what the
 // operator uses to prepare filters) against the naive double-precision MLP.
-#include <hyena/hyena_weights.hpp>
-#include <hyena/implicit_filter.hpp>
+#include <hyena/operator/weights.hpp>
+#include <hyena/filter/implicit_filter.hpp>
 
 #include <gtest/gtest.h>
 
@@ -11,6 +11,7 @@
 #include <cstdlib>
 #include <stdexcept>
 #include <string>
+#include <tuple>
 #include <vector>
 
 #include "support/expect_error.hpp"
@@ -28,8 +29,11 @@ class ImplicitFilter : public ::testing::Test {};
 using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(ImplicitFilter, Precisions);
 
+// random_hyena_weights draws one sine frequency per hidden unit, so a unit
+// evaluated with another unit's frequency shows in the bank.
 template <class T>
-hyena::implicit_filter<T> make_filter(index_t max_length, index_t d_model, index_t order) {
+hyena::implicit_filter<T> make_filter(index_t max_length, index_t d_model, index_t order,
+                                      const hyena::exponential_modulation_config& modulation = {}) {
   hyena::hyena_config c;
   c.d_model = d_model;
   c.order = order;
@@ -37,41 +41,79 @@ hyena::implicit_filter<T> make_filter(index_t max_length, index_t d_model, index
   c.filter_width = 16;
   c.emb_dim = 5;
   c.sine_frequency = 3.0;
-  return hyena::implicit_filter<T>(hyena::random_hyena_weights<T>(c, 7).filter, {});
+  return hyena::implicit_filter<T>(hyena::random_hyena_weights<T>(c, 7).filter, modulation);
 }
 
-// Each row against the naive bank. Errors are absolute, not relative to a
+// Each row against the naive bank, built with the filter's own window
+// settings (modulate, shift). Errors are absolute, not relative to a
 // row: a sine of an argument x computed in T is off by ~u|x| (|x| reaches
-// ~10 here: phi = 3 times sums of 16 unit-sized terms), and the last Linear
-// sums 16 such errors with unit weights, while a row may cancel to far less
-// than its terms. So the error is measured against the whole bank's largest
-// tap, with 32u for R+2 layers of 16-term dot products and sines (measured
-// worst: 4.5u in float).
+// ~15 here: phi in [1.5, 4.5] times sums of 16 unit-sized terms), and the
+// last Linear sums 16 such errors with unit weights, while a row may cancel
+// to far less than its terms. So the error is measured against the whole
+// bank's largest tap, with 32u for R+2 layers of 16-term dot products and
+// sines (measured worst: 7.2u in float, window off, L = 1100).
 template <class T>
 void expect_rows_match(const hyena::implicit_filter<T>& filter, index_t length, const std::vector<index_t>& ids,
                        unsigned threads) {
   const auto hidden = filter.hidden(length, threads);
   std::vector<T> rows(ids.size() * length);
   filter.response_rows(hidden, ids, rows.data());
-  const auto exact = hyena::test::naive_filter_bank(filter.weights(), length, 0.0, true);
+  const auto exact =
+      hyena::test::naive_filter_bank(filter.weights(), length, filter.modulation().shift, filter.modulation().modulate);
   double scale = 0;
   for (double v : exact) scale = std::max(scale, std::fabs(v));
   double worst = 0;
   for (std::size_t i = 0; i < ids.size(); ++i)
     for (index_t n = 0; n < length; ++n)
       worst = std::max(worst, std::fabs(double(rows[i * length + n]) - exact[ids[i] * length + n]));
-  EXPECT_LE(worst / scale, 32 * hyena::test::unit_roundoff<T>()) << "length " << length << " threads " << threads;
+  EXPECT_LE(worst / scale, 32 * hyena::test::unit_roundoff<T>())
+      << "length " << length << " threads " << threads << " modulate " << filter.modulation().modulate << " shift "
+      << filter.modulation().shift;
   if (std::getenv("HYENA_PRINT_ERRORS") != nullptr)
-    std::printf("response_rows L=%zu: %.3g of the bank's scale\n", std::size_t(length), worst / scale);
+    std::printf("response_rows L=%zu modulate %d shift %.2f: %.3g of the bank's scale\n", std::size_t(length),
+                int(filter.modulation().modulate), filter.modulation().shift, worst / scale);
+}
+
+// The window on (the default, and with a shift) and off: modulate = false
+// must leave the MLP's output untouched, shift included.
+std::vector<hyena::exponential_modulation_config> window_settings() {
+  hyena::exponential_modulation_config on, shifted, off;
+  shifted.shift = 0.05;
+  off.modulate = false;
+  off.shift = 0.05;  // ignored when modulate is false
+  return {on, shifted, off};
 }
 
 TYPED_TEST(ImplicitFilter, ResponseRowsMatchNaiveBank) {
-  const auto filter = make_filter<TypeParam>(1100, 6, 3);  // 12 channels
-  // L = 1, odd, prime, and 513 / 1100 (across the 512-position blocks).
-  for (index_t L : {1, 2, 7, 97, 513, 1100}) {
-    expect_rows_match(filter, L, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 1);
-    expect_rows_match(filter, L, {11, 3, 3, 0}, 2);  // any order, repeats allowed
-    expect_rows_match(filter, L, {5}, 0);
+  for (const auto& modulation : window_settings()) {
+    const auto filter = make_filter<TypeParam>(1100, 6, 3, modulation);  // 12 channels
+    // L = 1, odd, prime, and 513 / 1100 (across the 512-position blocks).
+    for (index_t L : {1, 2, 7, 97, 513, 1100}) {
+      expect_rows_match(filter, L, {0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11}, 1);
+      expect_rows_match(filter, L, {11, 3, 3, 0}, 2);  // any order, repeats allowed
+      expect_rows_match(filter, L, {5}, 0);
+    }
+  }
+}
+
+// The whole bank (response) and the MLP output (mlp) against the naive bank
+// with and without the window; same tolerance as above.
+TYPED_TEST(ImplicitFilter, ResponseAndMlpMatchNaiveBank) {
+  using T = TypeParam;
+  for (const auto& modulation : window_settings()) {
+    const auto filter = make_filter<T>(101, 5, 2, modulation);  // 5 channels, prime grid
+    for (index_t L : {1, 31, 101}) {
+      const auto exact = hyena::test::naive_filter_bank(filter.weights(), L, modulation.shift, modulation.modulate);
+      const auto unwindowed = hyena::test::naive_filter_bank(filter.weights(), L, 0.0, false);
+      for (const auto& [got, want, what] :
+           {std::make_tuple(filter.response(L), exact, "response"), std::make_tuple(filter.mlp(L), unwindowed, "mlp")}) {
+        double scale = 0, worst = 0;
+        for (double v : want) scale = std::max(scale, std::fabs(v));
+        for (std::size_t i = 0; i < want.size(); ++i) worst = std::max(worst, std::fabs(double(got[i]) - want[i]));
+        EXPECT_LE(worst / scale, 32 * hyena::test::unit_roundoff<T>())
+            << what << " L " << L << " modulate " << modulation.modulate << " shift " << modulation.shift;
+      }
+    }
   }
 }
 

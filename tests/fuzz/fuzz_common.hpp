@@ -9,7 +9,7 @@
 // a leak, a hang, an allocation the harness's limits did not allow -- is a bug.
 #pragma once
 
-#include <hyena/safetensors.hpp>
+#include <hyena/io/safetensors_reader.hpp>
 
 #include <cstdint>
 #include <cstring>

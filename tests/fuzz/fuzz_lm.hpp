@@ -9,10 +9,10 @@
 // mixer's filters are not finite (as in fuzz_operator.hpp).
 #pragma once
 
-#include <hyena/hyena_lm.hpp>
-#include <hyena/hyena_lm_loader.hpp>
-#include <hyena/lm_scoring.hpp>
-#include <hyena/safetensors.hpp>
+#include <hyena/model/hyena_lm.hpp>
+#include <hyena/io/lm_loader.hpp>
+#include <hyena/model/scoring.hpp>
+#include <hyena/io/safetensors_reader.hpp>
 
 #include <algorithm>
 #include <cstddef>
@@ -41,9 +41,8 @@ inline int fuzz_lm(const std::uint8_t* data, std::size_t size) {
     return 0;
   }
 
-  hyena_lm_options options;
-  options.threads = 1;
-  const hyena_lm<float> model(std::move(*weights), options);
+  hyena_lm<float> model(std::move(*weights));
+  model.set_execution(execution_context::serial());
   const index_t L = std::min(forward_length, model.max_length()), V = model.padded_vocab_size();
   require(L >= 1, "a loaded model has max_length 0");
   std::vector<std::int64_t> ids(L);

@@ -11,9 +11,10 @@
 // at that length are not finite (see filters_finite).
 #pragma once
 
-#include <hyena/hyena_loader.hpp>
-#include <hyena/hyena_operator.hpp>
-#include <hyena/safetensors.hpp>
+#include <hyena/io/operator_weights.hpp>
+#include <hyena/operator/hyena_operator.hpp>
+#include <hyena/io/safetensors_reader.hpp>
+#include <hyena/io/safetensors_writer.hpp>
 
 #include <algorithm>
 #include <cmath>
@@ -102,10 +103,10 @@ inline int fuzz_operator(const std::uint8_t* data, std::size_t size) {
   require(same_weights(*weights, reloaded), "save_hyena_weights -> load_hyena_weights changed the weights");
 
   hyena_options options;
-  options.threads = 1;
   // Both channel layouts matter from order 3 on; let the input's size pick one.
   options.layout = size % 2 == 0 ? filter_layout::blocked : filter_layout::interleaved;
-  const hyena_operator<float> op(std::move(*weights), options);
+  hyena_operator<float> op(std::move(*weights), options);
+  op.set_execution(execution_context::serial());
   const index_t D = op.d_model(), L = std::min(forward_length, op.max_length());
   const std::vector<float> u = test_signal(L * D);
   const bool finite = filters_finite(op, L);

@@ -8,7 +8,8 @@
 // copy parses to the same names, shapes and bits.
 #pragma once
 
-#include <hyena/safetensors.hpp>
+#include <hyena/io/safetensors_reader.hpp>
+#include <hyena/io/safetensors_writer.hpp>
 
 #include <cstddef>
 #include <cstdint>

@@ -17,9 +17,10 @@
 //     lm_head.weight.
 // Deterministic: the same references give the same corpus. A missing
 // REFERENCE_DIR is reported on stderr and leaves the generated files only.
-#include <hyena/hyena_loader.hpp>
-#include <hyena/hyena_weights.hpp>
-#include <hyena/safetensors.hpp>
+#include <hyena/io/operator_weights.hpp>
+#include <hyena/operator/weights.hpp>
+#include <hyena/io/safetensors_reader.hpp>
+#include <hyena/io/safetensors_writer.hpp>
 
 #include <algorithm>
 #include <cstdint>

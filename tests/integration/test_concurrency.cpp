@@ -1,11 +1,12 @@
 // Concurrency guarantees (README "Thread safety"): many threads planning at
 // once, and one prepared operator shared by many threads, give the same
 // results as one thread. Also run under ThreadSanitizer in CI.
-#include <hyena/hyena_operator.hpp>
+#include <hyena/operator/hyena_operator.hpp>
 
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -31,18 +32,17 @@ TEST(Concurrency, ManyThreadsConstructingOperatorsMatchOneThread) {
   const auto u = hyena::test::random_vector<float>(2 * 300 * 8, 2);
   std::vector<std::vector<float>> expected;
   for (index_t L : {index_t(50), index_t(97), index_t(211), index_t(300)}) {
-    hyena::hyena_options serial;
-    serial.threads = 1;
-    expected.push_back(hyena::hyena_operator<float>(weights, serial).forward(2, L, hyena::span<const float>(u.data(), 2 * L * 8)));
+    hyena::hyena_operator<float> serial(weights);
+    serial.set_execution(hyena::execution_context::serial());
+    expected.push_back(serial.forward(2, L, hyena::span<const float>(u.data(), 2 * L * 8)));
   }
   std::atomic<int> mismatches{0};
   std::vector<std::thread> threads;
   for (int i = 0; i < 8; ++i)
     threads.emplace_back([&, i] {
       for (int rep = 0; rep < 2; ++rep) {
-        hyena::hyena_options options;
-        options.threads = 1 + unsigned(i % 3);
-        const hyena::hyena_operator<float> op(weights, options);
+        hyena::hyena_operator<float> op(weights);
+        op.set_execution(1 + unsigned(i % 3));
         index_t j = 0;
         for (index_t L : {index_t(50), index_t(97), index_t(211), index_t(300)}) {
           const auto out = op.forward(2, L, hyena::span<const float>(u.data(), 2 * L * 8));
@@ -57,9 +57,9 @@ TEST(Concurrency, ManyThreadsConstructingOperatorsMatchOneThread) {
 // One operator, filters prepared by whichever thread asks first, shared by all.
 TEST(Concurrency, OnePreparedOperatorUsedFromManyThreads) {
   hyena::hyena_options options;
-  options.threads = 2;  // each call also splits its own work
   options.filter_cache_capacity = 2;  // lengths below evict each other: cache churn under contention
-  const hyena::hyena_operator<double> op(hyena::random_hyena_weights<double>(config(256), 3), options);
+  hyena::hyena_operator<double> op(hyena::random_hyena_weights<double>(config(256), 3), options);
+  op.set_execution(2);  // each call also splits its own work
   const auto u = hyena::test::random_vector<double>(256 * 8, 4);
   const std::vector<index_t> lengths = {64, 129, 256};
   std::vector<std::vector<double>> expected;
@@ -82,3 +82,25 @@ TEST(Concurrency, OnePreparedOperatorUsedFromManyThreads) {
 }
 
 }  // namespace
+
+// Threads that miss the cache for one length at once may each compute the
+// filters, but the cache keeps one entry and every caller gets that entry.
+TEST(Concurrency, ConcurrentMissesOfOneLengthStoreItOnce) {
+  hyena::hyena_options options;
+  options.filter_cache_capacity = 4;
+  hyena::hyena_operator<float> op(hyena::random_hyena_weights<float>(config(512), 5), options);
+  op.set_execution(hyena::execution_context::serial());
+  for (index_t L : {index_t(300), index_t(511)}) {
+    std::atomic<int> waiting{8};
+    std::vector<std::shared_ptr<const hyena::hyena_prepared_filters<float>>> got(8);
+    std::vector<std::thread> threads;
+    for (int i = 0; i < 8; ++i)
+      threads.emplace_back([&, i] {
+        for (--waiting; waiting.load() > 0;) std::this_thread::yield();  // start together
+        got[i] = op.prepared_filters(L);
+      });
+    for (auto& t : threads) t.join();
+    for (int i = 1; i < 8; ++i) EXPECT_EQ(got[i], got[0]) << "L = " << L << ", thread " << i;
+  }
+  EXPECT_EQ(op.cached_lengths(), 2u);
+}

@@ -1,12 +1,14 @@
 // The non-finite policy: a NaN or Inf at t0 never changes outputs before t0;
 // non-finite weights are rejected.
-#include <hyena/direct_conv.hpp>
-#include <hyena/fft_conv.hpp>
-#include <hyena/hyena_operator.hpp>
+#include <hyena/conv/direct_conv.hpp>
+#include <hyena/conv/fft_conv.hpp>
+#include <hyena/operator/hyena_operator.hpp>
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
+#include <cstdio>
 #include <limits>
 #include <stdexcept>
 #include <string>
@@ -118,6 +120,46 @@ TYPED_TEST(NonFinite, NonFiniteWeightsAreRejectedByName) {
   w = hyena::random_hyena_weights<T>(config, 9);
   w.in_proj_bias[5] = nan;
   EXPECT_THROW(hyena::hyena_operator<T>{w}, std::invalid_argument);
+}
+
+}  // namespace
+
+namespace {
+
+// Large *finite* values are not truncated: an FFT spreads a spike's rounding
+// error over the whole row, the past included (the reference does the same).
+// docs/non_finite.md states the bound: an output before t0 moves by at most
+// u*A*||k||_2 for a spike of size A at t0. The FFT's normwise error,
+// ~u*sqrt(log2 n)*A*||k||_2, spreads over n outputs, ~1/sqrt(n) of it each;
+// the largest of the t0 outputs before the spike is a few of those. Measured:
+// 0.2-0.35 of the bound in float and double at n = 2000, so the bound is
+// within 4x of what happens. The change must also be real (nonzero), or the
+// bound would be checked on nothing.
+TYPED_TEST(NonFinite, LargeFiniteSpikesMoveThePastWithinTheStatedBound) {
+  using T = TypeParam;
+  const index_t C = 2, L = 1000, t0 = 600;
+  const auto k = hyena::test::random_vector<T>(C * L, 21);
+  const auto clean = hyena::test::random_vector<T>(C * L, 22);
+  const hyena::fft_filter<T> filter(C, L, k);
+  std::vector<T> y_clean(clean.size()), y_spiked(clean.size());
+  hyena::causal_conv(filter, 1, clean, y_clean);
+  const double u = hyena::test::unit_roundoff<T>();
+  for (const double spike : {1e6, 1e10}) {
+    auto spiked = clean;
+    for (index_t c = 0; c < C; ++c) spiked[c * L + t0] = T(spike);
+    hyena::causal_conv(filter, 1, spiked, y_spiked);
+    for (index_t c = 0; c < C; ++c) {
+      double k_norm = 0, moved = 0;
+      for (index_t s = 0; s < L; ++s) k_norm += double(k[c * L + s]) * double(k[c * L + s]);
+      for (index_t t = 0; t < t0; ++t)
+        moved = std::max(moved, std::abs(double(y_spiked[c * L + t]) - double(y_clean[c * L + t])));
+      const double bound = u * spike * std::sqrt(k_norm);
+      std::printf("spike %g, channel %zu: outputs before t0 moved by up to %g, stated bound %g (%.2g of it)\n",
+                  spike, c, moved, bound, moved / bound);
+      EXPECT_GT(moved, 0.0) << "the spike did not reach the past at all: the bound is checked on nothing";
+      EXPECT_LE(moved, bound);
+    }
+  }
 }
 
 }  // namespace

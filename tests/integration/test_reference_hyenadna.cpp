@@ -1,11 +1,11 @@
 // The language model against the PyTorch reference (hyena-dna @ d553021b,
-// standalone_hyenadna.py) stage by stage: shared/reference/hyenadna (SPEC §10.5).
-#include <hyena/feed_forward.hpp>
-#include <hyena/hyena_lm.hpp>
-#include <hyena/hyena_lm_loader.hpp>
-#include <hyena/layer_norm.hpp>
-#include <hyena/lm_scoring.hpp>
-#include <hyena/tokenizer.hpp>
+// standalone_hyenadna.py) stage by stage: shared/reference/hyenadna (docs/reference_dumps.md).
+#include <hyena/model/feed_forward.hpp>
+#include <hyena/model/hyena_lm.hpp>
+#include <hyena/io/lm_loader.hpp>
+#include <hyena/model/layer_norm.hpp>
+#include <hyena/model/scoring.hpp>
+#include <hyena/model/tokenizer.hpp>
 
 #include <gtest/gtest.h>
 
@@ -25,14 +25,14 @@ using hyena::test::relative_l2_error;
 
 // Tolerances, relative L2 against the float32 dump. Both sides round each
 // stage a few times in float (u = 6e-8); the dump itself is good to ~3e-7
-// relative on the logits (SPEC §10). Each stage is checked twice:
+// relative on the logits (docs/reference_dumps.md). Each stage is checked twice:
 //
 // In isolation, fed with the dump's own input to that stage, so the bound is
 // that stage's rounding alone:
 //  - LayerNorm (mixer_in, mlp_in, ln_f_out): the reference rounds the mean,
 //    variance, rstd and the affine map in float, ~4 roundings: 8u;
 //  - the mixer (filter_h, mixer_out): the filter MLP's 16u (sines of
-//    arguments up to |w a| ~ 10 carry rounding from layer to layer; SPEC §8)
+//    arguments up to |w a| ~ 10 carry rounding from layer to layer; docs/reference_dumps.md)
 //    plus the FFT convolution's 2u log2(n) per step, n = 2L, as in
 //    test_reference_safari.cpp;
 //  - the MLP: fc1 is a 32-term dot product, rounded in float on the
@@ -50,7 +50,7 @@ using hyena::test::relative_l2_error;
 // dominates), run with HYENA_PRINT_ERRORS=1: isolated stages 1.5x..10x below
 // their bounds, end-to-end ones more. Wrong maths is far outside: shift 0
 // instead of 0.05 moves the logits 6e-3, eps 1e-6 instead of 1e-5 8e-4
-// (SPEC §10.5), and the exact erf GELU moves the isolated mlp_act by
+// (docs/reference_dumps.md), and the exact erf GELU moves the isolated mlp_act by
 // 6.4e-6..1.0e-5 (measured on both layers), 13x..20x its bound.
 constexpr double u32 = 5.96e-8;
 constexpr double norm_tolerance = 8 * u32;

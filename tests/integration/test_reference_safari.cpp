@@ -1,8 +1,8 @@
 // The operator against the PyTorch reference (safari @ 02220c69) stage by
 // stage, for every configuration dumped in shared/reference/safari.
-#include <hyena/hyena_loader.hpp>
-#include <hyena/hyena_operator.hpp>
-#include <hyena/positional_features.hpp>
+#include <hyena/io/operator_weights.hpp>
+#include <hyena/operator/hyena_operator.hpp>
+#include <hyena/filter/positional_features.hpp>
 
 #include <gtest/gtest.h>
 
@@ -18,7 +18,7 @@ namespace {
 using hyena::index_t;
 using hyena::test::relative_l2_error;
 
-// The dumps are float32 results of PyTorch; SPEC §8 measured them against
+// The dumps are float32 results of PyTorch (docs/reference_dumps.md), measured against
 // float64 to ~1e-7..1e-6 relative. Both sides round every stage once or a few
 // times, so tolerances are small multiples of the float unit roundoff u:
 //  - projections, short conv, gating: each output rounded a few times on each

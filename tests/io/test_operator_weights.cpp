@@ -1,6 +1,6 @@
 // Loading operators from state_dicts: round trips, tied keys, prefixes, and
 // a clear error for every missing or misshapen key.
-#include <hyena/hyena_loader.hpp>
+#include <hyena/io/operator_weights.hpp>
 
 #include <gtest/gtest.h>
 

@@ -9,7 +9,8 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
-#include <hyena/safetensors.hpp>
+#include <hyena/io/safetensors_reader.hpp>
+#include <hyena/io/safetensors_writer.hpp>
 #include <initializer_list>
 #include <limits>
 #include <nlohmann/json.hpp>
@@ -138,7 +139,7 @@ TEST(SafetensorsReference, EveryReferenceFileMatchesItsConfig) {
           EXPECT_EQ(file.info(name).type, hyena::dtype::i64);
           const auto ids = file.read<std::int64_t>(name, shape);
           EXPECT_EQ(ids.size(), file.info(name).elements());
-          // Random ACGT tokens: ids 7..10 (SPEC 10.4).
+          // Random ACGT tokens: ids 7..10 (docs/language_model.md, "Tokenizer").
           for (std::int64_t id : ids) EXPECT_TRUE(id >= 7 && id <= 10) << id;
           EXPECT_EQ(file.read<std::int32_t>(name), std::vector<std::int32_t>(ids.begin(), ids.end()));
         } else {

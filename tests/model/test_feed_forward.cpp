@@ -1,5 +1,5 @@
 // The block MLP against the naive one.
-#include <hyena/feed_forward.hpp>
+#include <hyena/model/feed_forward.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // GELU, tanh form, on its own: the model dump cannot tell it from the erf form.
-#include <hyena/gelu.hpp>
+#include <hyena/model/gelu.hpp>
 
 #include <gtest/gtest.h>
 

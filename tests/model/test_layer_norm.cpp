@@ -1,5 +1,5 @@
 // LayerNorm against a long-double two-pass reference.
-#include <hyena/layer_norm.hpp>
+#include <hyena/model/layer_norm.hpp>
 
 #include <gtest/gtest.h>
 

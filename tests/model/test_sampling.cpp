@@ -1,5 +1,5 @@
 // Token sampling (greedy, temperature, top-k) and generation with a model.
-#include <hyena/lm_sampling.hpp>
+#include <hyena/model/sampling.hpp>
 
 #include <gtest/gtest.h>
 

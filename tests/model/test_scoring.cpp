@@ -1,5 +1,5 @@
 // Next-token log-likelihood, perplexity and mean pooling.
-#include <hyena/lm_scoring.hpp>
+#include <hyena/model/scoring.hpp>
 
 #include <gtest/gtest.h>
 

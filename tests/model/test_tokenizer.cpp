@@ -1,5 +1,5 @@
-// HyenaDNA's character tokenizer (SPEC §10.4).
-#include <hyena/tokenizer.hpp>
+// HyenaDNA's character tokenizer (docs/language_model.md, "Tokenizer").
+#include <hyena/model/tokenizer.hpp>
 
 #include <gtest/gtest.h>
 

@@ -1,5 +1,5 @@
 // The Hyena operator against the all-naive double-precision forward.
-#include <hyena/hyena_operator.hpp>
+#include <hyena/operator/hyena_operator.hpp>
 
 #include <gtest/gtest.h>
 
@@ -42,25 +42,31 @@ hyena::hyena_config small_config(index_t d_model, index_t order, index_t max_len
   return c;
 }
 
+// random_hyena_weights gives every hidden unit of the filter MLP its own sine
+// frequency, so a unit given another's shows here; the window runs on (with a
+// shift) and off (modulate = false: no window, the shift ignored).
 TYPED_TEST(HyenaOperator, MatchesNaiveForOrders2To5) {
   using T = TypeParam;
   std::uint64_t seed = 1;
   for (index_t order : {2, 3, 4, 5})
     for (auto layout : {hyena::filter_layout::blocked, hyena::filter_layout::interleaved})
-      for (index_t L : {1, 2, 7, 31, 97}) {  // odd and prime, and L < Lmax
-        const index_t D = 6, B = 3, Lmax = 101;
-        const auto weights = hyena::random_hyena_weights<T>(small_config(D, order, Lmax), seed++);
-        hyena::hyena_options options;
-        options.layout = layout;
-        options.modulation.shift = 0.05;
-        const hyena::hyena_operator<T> op(weights, options);
-        const auto u = hyena::test::random_vector<T>(B * L * D, std::uint32_t(seed++));
-        const auto out = op.forward(B, L, u);
-        const auto expected = hyena::test::naive_hyena_forward(
-            weights, B, L, u, 0.05, true, layout == hyena::filter_layout::interleaved);
-        EXPECT_LE(hyena::test::relative_l2_error(out, expected), operator_tolerance<T>(order, L))
-            << "order " << order << " L " << L << " interleaved " << (layout == hyena::filter_layout::interleaved);
-      }
+      for (bool modulate : {true, false})
+        for (index_t L : {1, 2, 7, 31, 97}) {  // odd and prime, and L < Lmax
+          const index_t D = 6, B = 3, Lmax = 101;
+          const auto weights = hyena::random_hyena_weights<T>(small_config(D, order, Lmax), seed++);
+          hyena::hyena_options options;
+          options.layout = layout;
+          options.modulation.shift = 0.05;
+          options.modulation.modulate = modulate;
+          const hyena::hyena_operator<T> op(weights, options);
+          const auto u = hyena::test::random_vector<T>(B * L * D, std::uint32_t(seed++));
+          const auto out = op.forward(B, L, u);
+          const auto expected = hyena::test::naive_hyena_forward(
+              weights, B, L, u, 0.05, modulate, layout == hyena::filter_layout::interleaved);
+          EXPECT_LE(hyena::test::relative_l2_error(out, expected), operator_tolerance<T>(order, L))
+              << "order " << order << " L " << L << " interleaved " << (layout == hyena::filter_layout::interleaved)
+              << " modulate " << modulate;
+        }
 }
 
 TYPED_TEST(HyenaOperator, LayoutsDifferFromOrder3) {
@@ -135,9 +141,9 @@ TYPED_TEST(HyenaOperator, ThreadCountDoesNotChangeResults) {
   const auto u = hyena::test::random_vector<T>(B * L * D, 24);
   std::vector<std::vector<T>> results;
   for (unsigned threads : {1u, 2u, 3u, 5u}) {
-    hyena::hyena_options options;
-    options.threads = threads;
-    results.push_back(hyena::hyena_operator<T>(weights, options).forward(B, L, u));
+    hyena::hyena_operator<T> op(weights);
+    op.set_execution(threads);
+    results.push_back(op.forward(B, L, u));
   }
   for (std::size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << i;
 }

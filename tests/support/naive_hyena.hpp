@@ -1,4 +1,4 @@
-// An all-naive, double-precision Hyena operator written from SPEC §3-4 with
+// An all-naive, double-precision Hyena operator written from docs/operator.md and docs/implicit_filter.md with
 // plain loops (no FFT, no Eigen, no library code): the reference the library
 // operator is tested against.
 #pragma once
@@ -6,7 +6,7 @@
 #include <cmath>
 #include <vector>
 
-#include <hyena/hyena_weights.hpp>
+#include <hyena/operator/weights.hpp>
 
 namespace hyena::test {
 

@@ -1,5 +1,5 @@
-// An all-naive, double-precision Hyena language model written from SPEC
-// §10.1 with plain loops (no Eigen, no library code but the weight structs):
+// An all-naive, double-precision Hyena language model written from
+// docs/language_model.md with plain loops (no Eigen, no library code but the weight structs):
 // the reference the library model is tested against. The mixer is
 // naive_hyena_forward.
 #pragma once
@@ -9,8 +9,8 @@
 #include <random>
 #include <vector>
 
-#include <hyena/hyena_lm.hpp>
-#include <hyena/hyena_weights.hpp>
+#include <hyena/model/hyena_lm.hpp>
+#include <hyena/operator/weights.hpp>
 
 #include "naive_hyena.hpp"
 

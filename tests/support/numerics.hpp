@@ -5,6 +5,8 @@
 #include <cstdint>
 #include <limits>
 #include <random>
+#include <stdexcept>
+#include <string>
 #include <vector>
 
 namespace hyena::test {
@@ -22,6 +24,10 @@ std::vector<T> random_vector(std::size_t n, std::uint32_t seed, double scale = 1
 /// ||a - b||_2 / ||b||_2 with b the reference, accumulated in long double.
 template <class A, class B>
 double relative_l2_error(const A& actual, const B& reference) {
+  // Unequal sizes are a bug in the test, not an error of any size.
+  if (actual.size() != reference.size())
+    throw std::invalid_argument("relative_l2_error: actual has " + std::to_string(actual.size()) +
+                                " elements, reference " + std::to_string(reference.size()));
   long double num = 0, den = 0;
   for (std::size_t i = 0; i < reference.size(); ++i) {
     const long double d = static_cast<long double>(actual[i]) - static_cast<long double>(reference[i]);

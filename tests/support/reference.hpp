@@ -1,7 +1,7 @@
-// Access to the PyTorch reference dumps in shared/reference (SPEC §9, §10.5).
+// Access to the PyTorch reference dumps in shared/reference (docs/reference_dumps.md).
 #pragma once
 
-#include <hyena/safetensors.hpp>
+#include <hyena/io/safetensors_reader.hpp>
 
 #include <nlohmann/json.hpp>
 

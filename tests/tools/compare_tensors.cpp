@@ -1,7 +1,7 @@
 // compare_tensors A.safetensors NAME_A B.safetensors NAME_B TOLERANCE
 // Exits 0 when the tensors have the same shape and relative L2 error <= TOLERANCE.
 // Used by the CLI tests to check tools' output files against the reference dumps.
-#include <hyena/safetensors.hpp>
+#include <hyena/io/safetensors_reader.hpp>
 
 #include <cstdio>
 #include <cstdlib>

@@ -1,0 +1,122 @@
+// The persistent thread pool and the execution context: every task runs
+// exactly once, nested and concurrent submissions finish, the first
+// exception reaches the caller, the thread count is capped by the work, and
+// the chunks a split makes depend only on (count, workers).
+#include <hyena/core/execution.hpp>
+#include <hyena/core/thread_pool.hpp>
+
+#include <gtest/gtest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <stdexcept>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace {
+
+using hyena::index_t;
+
+TEST(ThreadPool, RunsEveryTaskExactlyOnce) {
+  hyena::thread_pool pool(3);
+  for (unsigned tasks : {1u, 2u, 3u, 7u, 64u}) {
+    std::vector<std::atomic<int>> runs(tasks);
+    pool.run(tasks, [&](unsigned i) { runs[i].fetch_add(1); });
+    for (unsigned i = 0; i < tasks; ++i) EXPECT_EQ(runs[i].load(), 1) << tasks << " tasks, task " << i;
+  }
+  EXPECT_GE(pool.size(), 64u);  // grew to run 64 at once, once
+}
+
+TEST(ThreadPool, NestedRunsFinish) {
+  hyena::thread_pool pool(2);
+  std::atomic<int> leaves{0};
+  pool.run(4, [&](unsigned) { pool.run(5, [&](unsigned) { leaves.fetch_add(1); }); });
+  EXPECT_EQ(leaves.load(), 20);
+}
+
+TEST(ThreadPool, ManyThreadsSubmittingAtOnce) {
+  hyena::thread_pool pool(2);
+  std::atomic<long> sum{0};
+  std::vector<std::thread> submitters;
+  for (int s = 0; s < 6; ++s)
+    submitters.emplace_back([&] {
+      for (int rep = 0; rep < 200; ++rep) pool.run(3, [&](unsigned i) { sum.fetch_add(long(i) + 1); });
+    });
+  for (auto& t : submitters) t.join();
+  EXPECT_EQ(sum.load(), 6L * 200 * (1 + 2 + 3));
+}
+
+TEST(ThreadPool, TheFirstExceptionReachesTheCallerAfterEveryTaskEnded) {
+  hyena::thread_pool pool(2);
+  std::atomic<int> finished{0};
+  try {
+    pool.run(6, [&](unsigned i) {
+      if (i == 4) throw std::runtime_error("task 4 failed");
+      finished.fetch_add(1);
+    });
+    FAIL() << "no exception";
+  } catch (const std::runtime_error& e) {
+    EXPECT_EQ(std::string(e.what()), "task 4 failed");
+  }
+  EXPECT_EQ(finished.load(), 5);
+  // The pool is still usable.
+  std::atomic<int> again{0};
+  pool.run(3, [&](unsigned) { again.fetch_add(1); });
+  EXPECT_EQ(again.load(), 3);
+}
+
+TEST(ExecutionContext, ThreadsAreCappedByTheWork) {
+  const hyena::execution_context eight(8);
+  EXPECT_EQ(eight.threads(), 8u);
+  EXPECT_EQ(eight.workers(3), 3u);
+  EXPECT_EQ(eight.workers(0), 1u);
+  EXPECT_EQ(eight.workers(100), 8u);
+  EXPECT_EQ(hyena::execution_context::serial().threads(), 1u);
+  const unsigned hw = std::max(1u, std::thread::hardware_concurrency());
+  EXPECT_EQ(hyena::execution_context().threads(), hw);
+  EXPECT_EQ(hyena::execution_context(0).threads(), hw);
+}
+
+TEST(ExecutionContext, RejectsAbsurdThreadCounts) {
+  EXPECT_NO_THROW(hyena::execution_context(hyena::execution_context::max_threads));
+  try {
+    hyena::execution_context e(200000);
+    FAIL() << "accepted 200000 threads";
+  } catch (const std::invalid_argument& e) {
+    EXPECT_NE(std::string(e.what()).find("200000 threads requested, at most 1024"), std::string::npos) << e.what();
+  }
+}
+
+// The chunks depend on (count, workers) alone, each worker index is used by
+// one chunk, and together they tile [0, count): what bit-identity across
+// thread counts and per-worker workspaces rely on.
+TEST(ExecutionContext, ChunksTileTheRangeWithDistinctWorkers) {
+  for (unsigned threads : {1u, 2u, 3u, 5u})
+    for (index_t count : {index_t(1), index_t(2), index_t(7), index_t(100)}) {
+      const hyena::execution_context exec(threads);
+      std::vector<std::atomic<int>> covered(count);
+      std::vector<std::atomic<int>> worker_used(exec.workers(count));
+      exec.parallel_for(count, [&](index_t begin, index_t end, unsigned worker) {
+        ASSERT_LT(worker, worker_used.size());
+        worker_used[worker].fetch_add(1);
+        EXPECT_EQ(begin, count * worker / exec.workers(count));
+        EXPECT_EQ(end, count * (worker + 1) / exec.workers(count));
+        for (index_t i = begin; i < end; ++i) covered[i].fetch_add(1);
+      });
+      for (index_t i = 0; i < count; ++i) EXPECT_EQ(covered[i].load(), 1) << threads << " " << count << " " << i;
+      for (auto& w : worker_used) EXPECT_EQ(w.load(), 1);
+    }
+}
+
+TEST(ExecutionContext, RunsOnTheGivenPool) {
+  hyena::thread_pool pool(2);
+  const hyena::execution_context exec(3, pool);
+  EXPECT_EQ(&exec.pool(), &pool);
+  std::atomic<int> n{0};
+  exec.parallel_for(9, [&](index_t b, index_t e, unsigned) { n.fetch_add(int(e - b)); });
+  EXPECT_EQ(n.load(), 9);
+  EXPECT_EQ(&hyena::execution_context().pool(), &hyena::thread_pool::shared());
+}
+
+}  // namespace
