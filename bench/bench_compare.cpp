@@ -15,7 +15,7 @@
 #include <hyena/baselines/local_attention.hpp>
 #include <hyena/baselines/softmax_attention.hpp>
 #include <hyena/baselines/tiled_attention.hpp>
-#include <hyena/hyena_operator.hpp>
+#include <hyena/operator/hyena_operator.hpp>
 
 #include <benchmark/benchmark.h>
 #include <unistd.h>
@@ -60,14 +60,14 @@ hyena::hyena_operator<T> make_hyena(index_t width, index_t length) {
   config.order = 2;
   config.max_length = length;
   hyena::hyena_options options;
-  options.threads = g_threads;
   options.planning = hyena::bench::planning();
   return hyena::hyena_operator<T>(hyena::random_hyena_weights<T>(config, 7), options);
 }
 
 // Hyena's mixer core: v = x_0 ⊙ (k * (v ⊙ x_1) + D ⊙ v ⊙ x_1) on prepared filters.
 void hyena_core(benchmark::State& state, index_t width, index_t length) {
-  const auto op = make_hyena(width, length);
+  auto op = make_hyena(width, length);
+  op.set_execution(g_threads);
   const auto filters = op.prepared_filters(length);
   auto streams = random_values(3 * width * length, 1);
   const std::vector<T> v_saved(streams.begin() + 2 * width * length, streams.end());
@@ -82,7 +82,8 @@ void hyena_core(benchmark::State& state, index_t width, index_t length) {
 }
 
 void hyena_layer(benchmark::State& state, index_t width, index_t length) {
-  const auto op = make_hyena(width, length);
+  auto op = make_hyena(width, length);
+  op.set_execution(g_threads);
   const auto u = random_values(length * width, 2);
   std::vector<T> out(u.size());
   hyena::hyena_workspace<T> ws;
@@ -96,7 +97,7 @@ void hyena_layer(benchmark::State& state, index_t width, index_t length) {
 
 template <class Core>
 void attention_core(benchmark::State& state, Core core, index_t length) {
-  core.set_threads(g_threads);
+  core.set_execution(g_threads);
   const hyena::attention_shape shape{1, heads, length, head_dim};
   const auto q = random_values(shape.elements(), 3), k = random_values(shape.elements(), 4),
              v = random_values(shape.elements(), 5);
@@ -111,13 +112,13 @@ void attention_core(benchmark::State& state, Core core, index_t length) {
 
 template <class Core>
 void attention_layer(benchmark::State& state, Core core, index_t length) {
-  core.set_threads(g_threads);
+  core.set_execution(g_threads);
   const index_t D = d_model;
   const double bound = 1.0 / std::sqrt(double(D));
   const auto wqkv = random_values(3 * D * D, 6, bound), bqkv = random_values(3 * D, 7, bound),
              wo = random_values(D * D, 8, bound), bo = random_values(D, 9, bound);
   hyena::attention_layer<Core> layer(D, heads, wqkv, bqkv, wo, bo, core);
-  layer.set_threads(g_threads);
+  layer.set_execution(g_threads);
   const auto x = random_values(length * D, 10);
   std::vector<T> y(x.size());
   hyena::attention_workspace<T> ws;
@@ -138,7 +139,7 @@ double physical_memory_bytes() {
 
 void register_all(bool full) {
   const index_t attention_limit = full ? 65536 : 16384;
-  const unsigned threads = hyena::resolve_threads(g_threads);
+  const unsigned threads = hyena::execution_context(g_threads).threads();
   auto reg = [](const std::string& n, auto&& fn) {
     benchmark::RegisterBenchmark(n.c_str(), fn)->Unit(benchmark::kMillisecond)->UseRealTime();
   };
@@ -200,7 +201,7 @@ int main(int argc, char** argv) {
   if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
   register_all(full);
   const std::string title = "Hyena vs attention, batch 1, float32, " +
-                            std::to_string(hyena::resolve_threads(g_threads)) + " threads, " +
+                            std::to_string(hyena::execution_context(g_threads).threads()) + " threads, " +
                             std::to_string(heads) + " heads x " + std::to_string(head_dim) +
                             ", local window " + std::to_string(local_window) + ", Hyena FFTs " +
                             hyena::bench::planning_name();

@@ -1,8 +1,8 @@
 // The FFT causal convolution against its floor: a bare r2c + c2r pair of the
 // same size and batch, with the same thread split and the same plans
 // (--planning, FFTW_MEASURE by default), measured in the same run.
-#include <hyena/fft_conv.hpp>
-#include <hyena/parallel.hpp>
+#include <hyena/conv/fft_conv.hpp>
+#include <hyena/core/execution.hpp>
 
 #include <benchmark/benchmark.h>
 
@@ -51,7 +51,7 @@ void BM_fft_floor(benchmark::State& state) {
   std::vector<hyena::fft_real_buffer<float>> real(threads, hyena::fft_real_buffer<float>(fft->size(), 0.5f));
   std::vector<hyena::fft_complex_buffer<float>> spec(threads, hyena::fft_complex_buffer<float>(fft->spectrum_size()));
   for (auto _ : state) {
-    hyena::detail::parallel_for(channels, threads, [&](index_t first, index_t last, unsigned w) {
+    hyena::execution_context(threads).parallel_for(channels, [&](index_t first, index_t last, unsigned w) {
       for (index_t row = first; row < last; ++row) {
         fft->forward(real[w].data(), spec[w].data());
         fft->inverse(spec[w].data(), real[w].data());

@@ -8,7 +8,7 @@
 // (D x D)(D x L), 4 D^2 L multiply-adds. The reporter prints each BLAS
 // variant's speedup over Eigen at the same L and thread count. This file is
 // compiled without EIGEN_USE_BLAS, so the Eigen rows are Eigen's own GEMM.
-#include <hyena/parallel.hpp>
+#include <hyena/core/execution.hpp>
 
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
@@ -52,7 +52,7 @@ void blas_block(operands& m, Eigen::Index t0, Eigen::Index n) {
 template <class Block>
 void blocked(operands& m, unsigned threads, Block&& block) {
   const index_t L = index_t(m.u.cols()), blocks = (L + time_block - 1) / time_block;
-  hyena::detail::parallel_for(blocks, threads, [&](index_t b0, index_t b1, unsigned) {
+  hyena::execution_context(threads).parallel_for(blocks, [&](index_t b0, index_t b1, unsigned) {
     for (index_t b = b0; b < b1; ++b) {
       const index_t t0 = b * time_block;
       block(m, Eigen::Index(t0), Eigen::Index(std::min(time_block, L - t0)));
@@ -88,7 +88,7 @@ void BM_gemm_blas_whole(benchmark::State& state) {
 
 void shapes(benchmark::internal::Benchmark* b) {
   b->ArgNames({"L", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
-  for (long threads = 1; threads <= long(hyena::resolve_threads(0)); ++threads)
+  for (long threads = 1; threads <= long(hyena::execution_context(0).threads()); ++threads)
     for (long L = 1024; L <= 65536; L *= 4) b->Args({L, threads});
 }
 

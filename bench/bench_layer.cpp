@@ -9,9 +9,9 @@
 //
 // The reporter prints layer / (GEMM floor + FFT floor) and the share of each
 // stage and of filter generation.
-#include <hyena/fft_plan.hpp>
-#include <hyena/hyena_operator.hpp>
-#include <hyena/parallel.hpp>
+#include <hyena/fft/plan.hpp>
+#include <hyena/operator/hyena_operator.hpp>
+#include <hyena/core/execution.hpp>
 
 #include "support/planning.hpp"
 
@@ -51,7 +51,6 @@ hyena::hyena_operator<T> make_op(index_t L, index_t cache) {
   config.order = 2;
   config.max_length = L;
   hyena::hyena_options options;
-  options.threads = g_threads;
   options.filter_cache_capacity = cache;
   options.planning = hyena::bench::planning();
   return hyena::hyena_operator<T>(hyena::random_hyena_weights<T>(config, 1), options);
@@ -63,7 +62,8 @@ void counters(benchmark::State& state, index_t L) {
 
 void BM_layer(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
-  const auto op = make_op(L, 4);
+  auto op = make_op(L, 4);
+  op.set_execution(g_threads);
   const auto u = random_values(L * D, 2);
   std::vector<T> out(u.size());
   hyena::hyena_workspace<T> ws;
@@ -77,7 +77,8 @@ void BM_layer(benchmark::State& state) {
 // with another length, evicts them every time.
 void BM_layer_recompute(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
-  const auto op = make_op(L, 1);
+  auto op = make_op(L, 1);
+  op.set_execution(g_threads);
   const auto u = random_values(L * D, 2);
   std::vector<T> out(u.size());
   hyena::hyena_workspace<T> ws;
@@ -93,7 +94,8 @@ void BM_layer_recompute(benchmark::State& state) {
 template <int Stage>
 void BM_stage(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
-  const auto op = make_op(L, 4);
+  auto op = make_op(L, 4);
+  op.set_execution(g_threads);
   const auto u = random_values(L * D, 2);
   std::vector<T> streams(3 * D * L), out(L * D);
   hyena::fft_conv_workspace<T> conv;
@@ -101,7 +103,7 @@ void BM_stage(benchmark::State& state) {
   op.short_conv(L, streams);
   const auto filters = op.prepared_filters(L);
   const std::vector<T> saved = streams;
-  std::vector<std::vector<T>> rows(hyena::resolve_threads(g_threads),
+  std::vector<std::vector<T>> rows(hyena::execution_context(g_threads).threads(),
                                    std::vector<T>(hyena::fft_filter<T>::block_rows * L));
   for (auto _ : state) {
     if constexpr (Stage == 0) op.project_in(L, u, streams);
@@ -111,7 +113,7 @@ void BM_stage(benchmark::State& state) {
       const auto& filter = op.filter_generator();
       const auto hidden = filter.hidden(L, g_threads);
       const index_t F = filter.channels(), block = hyena::fft_filter<T>::block_rows;
-      hyena::detail::parallel_for((F + block - 1) / block, hyena::resolve_threads(g_threads),
+      hyena::execution_context(g_threads).parallel_for((F + block - 1) / block,
                                   [&](index_t b0, index_t b1, unsigned w) {
                                     for (index_t b = b0; b < b1; ++b) {
                                       std::vector<index_t> ids;
@@ -142,10 +144,10 @@ void BM_floor_gemm(benchmark::State& state) {
   const matrix x = matrix::Random(Eigen::Index(D), Eigen::Index(L));
   const Eigen::Index rows = Eigen::Index(D), cols = Eigen::Index(L);
   matrix p(3 * rows, cols), y(rows, cols);
-  const unsigned threads = hyena::resolve_threads(g_threads);
+  const unsigned threads = hyena::execution_context(g_threads).threads();
   const index_t blocks = (L + 255) / 256;
   for (auto _ : state) {
-    hyena::detail::parallel_for(blocks, threads, [&](index_t b0, index_t b1, unsigned) {
+    hyena::execution_context(threads).parallel_for(blocks, [&](index_t b0, index_t b1, unsigned) {
       const Eigen::Index t0 = Eigen::Index(b0 * 256), n = Eigen::Index(std::min(b1 * 256, L)) - t0;
       p.middleCols(t0, n).noalias() = w_in * x.middleCols(t0, n);
       y.middleCols(t0, n).noalias() = w_out * x.middleCols(t0, n);
@@ -160,11 +162,11 @@ void BM_floor_gemm(benchmark::State& state) {
 void BM_floor_fft(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
   const auto fft = hyena::real_fft<T>::shared(hyena::causal_conv_fft_size(L), hyena::bench::planning());
-  const unsigned threads = hyena::resolve_threads(g_threads);
+  const unsigned threads = hyena::execution_context(g_threads).threads();
   std::vector<hyena::fft_real_buffer<T>> real(threads, hyena::fft_real_buffer<T>(fft->size(), T(0.5)));
   std::vector<hyena::fft_complex_buffer<T>> spec(threads, hyena::fft_complex_buffer<T>(fft->spectrum_size()));
   for (auto _ : state)
-    hyena::detail::parallel_for(D, threads, [&](index_t r0, index_t r1, unsigned w) {
+    hyena::execution_context(threads).parallel_for(D, [&](index_t r0, index_t r1, unsigned w) {
       for (index_t r = r0; r < r1; ++r) {
         fft->forward(real[w].data(), spec[w].data());
         fft->inverse(spec[w].data(), real[w].data());
@@ -213,7 +215,7 @@ class breakdown_reporter : public benchmark::ConsoleReporter {
   void Finalize() override {
     ConsoleReporter::Finalize();
     std::printf("\nOrder-2 Hyena layer, d_model %ld, batch 1, float32, %u threads, %s plans: times in ms (same run)\n",
-                long(D), hyena::resolve_threads(g_threads), hyena::bench::planning_name());
+                long(D), hyena::execution_context(g_threads).threads(), hyena::bench::planning_name());
     std::printf("%7s %9s %9s %9s | %10s %10s %9s %9s %10s | %9s %9s | %10s %9s %9s\n", "L", "layer", "gemm", "fft",
                 "project_in", "short_conv", "mix", "filters", "project_out", "mix/fft", "layer/sum", "recompute",
                 "mlp%", "filters%");

@@ -8,7 +8,7 @@ python3-torch (run it with /usr/bin/python3) and the Release benchmarks:
     cmake --build build --target bench_layer bench_fft_conv
     /usr/bin/python3 bench/pytorch_layer.py [--threads 2] [--lengths 4096,8192,16384,32768,65536]
 
-The PyTorch side is written from ../shared/reference/SPEC.md (sections 3-5):
+The PyTorch side is written from docs/operator.md and docs/implicit_filter.md:
 the way the reference HyenaOperator computes its forward, i.e. in_proj, a
 depthwise Conv1d (kernel 3, padding 2, truncated to L), the implicit filter MLP
 with its exponential window, fftconv with rfft/irfft of size 2L and the u*D
@@ -207,14 +207,14 @@ def cpp_timings(args, layer_bin, fft_bin):
 
 
 # ---------------------------------------------------------------------------------------------
-# PyTorch side, from SPEC.md. Imported late: torch must load after the LD_LIBRARY_PATH re-exec.
+# PyTorch side, from docs/ (see the top). Imported late: torch must load after the LD_LIBRARY_PATH re-exec.
 
 
 def define_modules(torch):
     nn = torch.nn
 
     class PositionalFeatures(nn.Module):
-        """z [1, Lmax, E] = (t, cos(f w), -sin(f w)) and t [1, Lmax, 1] (SPEC 3.1)."""
+        """z [1, Lmax, E] = (t, cos(f w), -sin(f w)) and t [1, Lmax, 1] (docs/implicit_filter.md)."""
 
         def __init__(self, emb_dim, l_max):
             super().__init__()
@@ -238,7 +238,7 @@ def define_modules(torch):
             return torch.sin(self.freq * x)
 
     class ImplicitFilter(nn.Module):
-        """h(L') [1, L', F]: MLP with sine activations, then the exponential window (SPEC 3.2, 3.3)."""
+        """h(L') [1, L', F]: MLP with sine activations, then the exponential window (docs/implicit_filter.md)."""
 
         def __init__(self, channels, l_max, emb_dim=3, width=64, inner=2, w=1.0,
                      fast_decay_pct=0.3, slow_decay_pct=1.5, target=1e-2, shift=0.0):
@@ -261,7 +261,7 @@ def define_modules(torch):
             return h * (torch.exp(-t * self.deltas.abs()) + self.shift)
 
     def fftconv(u, k, skip):
-        """SPEC 4.1: u [B, C, L], k [C, L], skip [C]; linear causal convolution plus u*D."""
+        """docs/operator.md (long convolution): u [B, C, L], k [C, L], skip [C]; linear causal convolution plus u*D."""
         n = u.shape[-1]
         n_fft = 2 * n
         k_f = torch.fft.rfft(k, n=n_fft) / n_fft
@@ -276,7 +276,7 @@ def define_modules(torch):
         return torch.fft.irfft(u_f * k_f, n=2 * n, norm="forward")[..., :n] + u * skip.unsqueeze(-1)
 
     class HyenaOrder2(nn.Module):
-        """SPEC 4 with N = 2 (blocked and interleaved layouts coincide)."""
+        """docs/operator.md with N = 2 (blocked and interleaved layouts coincide)."""
 
         def __init__(self, d_model, l_max):
             super().__init__()
@@ -305,7 +305,7 @@ def define_modules(torch):
 
 
 def check_correctness(torch, np, HyenaOrder2, fftconv):
-    """The timed code against direct O(L^2) float64 sums on tiny sizes (SPEC 4, 4.1)."""
+    """The timed code against direct O(L^2) float64 sums on tiny sizes (docs/operator.md)."""
     rng = np.random.default_rng(0)
     C, L = 5, 37  # L not a power of two: the FFT size is 2L exactly
     u, k, skip = rng.standard_normal((2, C, L)), rng.standard_normal((C, L)), rng.standard_normal(C)

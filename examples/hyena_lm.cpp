@@ -14,30 +14,35 @@
 // [B, L, V'], input_ids, log_likelihood [B], perplexity [B], embeddings
 // [B, D] and generated [B, N]; sequences of different lengths (FASTA) run one
 // at a time and their per-position tensors are written as hidden_states.<i>,
-// logits.<i> and input_ids.<i>, each [1, L_i, ...]. Any problem is reported as
-// one line on stderr with a non-zero exit status.
-#include <hyena/hyena_lm.hpp>
-#include <hyena/hyena_lm_loader.hpp>
-#include <hyena/lm_sampling.hpp>
-#include <hyena/lm_scoring.hpp>
-#include <hyena/safetensors.hpp>
-#include <hyena/tokenizer.hpp>
+// logits.<i> and input_ids.<i>, each [1, L_i, ...]. A one-token sequence has
+// no next token to score: its row prints n/a and a note goes to stderr. Any
+// problem is reported as one line on stderr; exit status 1 for bad input, 2
+// for bad usage (cli.hpp).
+#include <hyena/io/fasta.hpp>
+#include <hyena/io/lm_config.hpp>
+#include <hyena/io/lm_loader.hpp>
+#include <hyena/io/safetensors_reader.hpp>
+#include <hyena/io/safetensors_writer.hpp>
+#include <hyena/model/hyena_lm.hpp>
+#include <hyena/model/sampling.hpp>
+#include <hyena/model/scoring.hpp>
+#include <hyena/model/tokenizer.hpp>
 
 #include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
-#include <exception>
-#include <fstream>
 #include <stdexcept>
 #include <string>
+#include <utility>
 #include <vector>
 
-#include "cli_args.hpp"
+#include "cli.hpp"
 
 namespace {
 
-constexpr const char* usage =
+const hyena::cli::tool tool{
+    "hyena-lm",
     "usage: hyena-lm --weights model.safetensors [--config config.json]\n"
     "                (--dna ACGT... | --fasta file.fa | --ids-file ids.safetensors [--ids-name input_ids])\n"
     "                [--output out.safetensors] [--special-tokens] [--strict] [--uppercase]\n"
@@ -51,61 +56,19 @@ constexpr const char* usage =
     "  --uppercase       upper-case the sequences first (soft-masked FASTA)\n"
     "  --embed           also compute the mean-pooled final hidden state of each sequence\n"
     "  --generate N      continue each sequence by N tokens (default temperature 1, all tokens)\n"
-    "  --double          compute in double precision (and write float64)\n";
+    "  --double          compute in double precision (and write float64)\n",
+    {"--weights", "--config", "--dna", "--fasta", "--ids-file", "--ids-name", "--output", "--generate",
+     "--temperature", "--top-k", "--seed", "--threads"},
+    {"--special-tokens", "--strict", "--uppercase", "--embed"}};
 
 struct sequence {
   std::string name;
   std::vector<std::int64_t> ids;
 };
 
-std::string trim(const std::string& s) {
-  const auto first = s.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
-  return s.substr(first, s.find_last_not_of(" \t\r\n") - first + 1);
-}
-
-/// Records of a FASTA file: '>' lines start a record (its name is the first
-/// word), the other lines are concatenated; ';' lines are comments.
-std::vector<std::pair<std::string, std::string>> read_fasta(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) throw std::runtime_error("cannot open FASTA file \"" + path + "\"");
-  std::vector<std::pair<std::string, std::string>> records;
-  std::vector<std::size_t> header_lines;
-  std::string line;
-  std::size_t number = 0;
-  while (std::getline(in, line)) {
-    ++number;
-    const std::string text = trim(line);
-    if (!text.empty() && text[0] == ';') continue;
-    if (!text.empty() && text[0] == '>') {
-      const std::string header = trim(text.substr(1));
-      const std::string name = header.substr(0, header.find_first_of(" \t"));
-      records.emplace_back(name.empty() ? "record" + std::to_string(records.size()) : name, "");
-      header_lines.push_back(number);
-      continue;
-    }
-    if (text.empty()) continue;
-    if (records.empty()) {
-      records.emplace_back("seq0", "");  // plain sequence text without a header
-      header_lines.push_back(number);
-    }
-    records.back().second += text;
-  }
-  if (in.bad()) throw std::runtime_error("cannot read FASTA file \"" + path + "\"");
-  if (records.empty()) throw std::invalid_argument("FASTA file \"" + path + "\" holds no sequence");
-  for (std::size_t i = 0; i < records.size(); ++i)
-    if (records[i].second.empty())
-      throw std::invalid_argument("FASTA file \"" + path + "\": record \"" + records[i].first + "\" (line " +
-                                  std::to_string(header_lines[i]) + ") has an empty sequence");
-  return records;
-}
-
+/// The sequences to score, tokenized. Usage was checked by run().
 std::vector<sequence> read_input(const hyena::cli::args& args, const hyena::character_tokenizer& tokenizer,
                                  bool special_tokens) {
-  const int sources = int(args.has("--dna")) + int(args.has("--fasta")) + int(args.has("--ids-file"));
-  if (sources != 1) throw hyena::cli::usage_error("give exactly one of --dna, --fasta, --ids-file");
-  if (args.has("--ids-file") && (special_tokens || args.has("--strict") || args.has("--uppercase")))
-    throw hyena::cli::usage_error("--special-tokens, --strict and --uppercase apply to text, not to --ids-file");
   std::vector<sequence> out;
   if (args.has("--ids-file")) {
     const auto file = hyena::safetensors_file::load(args.get("--ids-file"));
@@ -123,23 +86,23 @@ std::vector<sequence> read_input(const hyena::cli::args& args, const hyena::char
                                                                           ids.begin() + std::ptrdiff_t((b + 1) * L))});
     return out;
   }
-  std::vector<std::pair<std::string, std::string>> texts;
+  std::vector<hyena::fasta_record> texts;
   if (args.has("--dna")) {
-    texts.emplace_back("seq0", args.get("--dna"));
-    if (texts.back().second.empty()) throw std::invalid_argument("--dna: the sequence is empty");
+    texts.push_back({"seq0", "", args.get("--dna"), 0});
+    if (texts.back().sequence.empty()) throw std::invalid_argument("--dna: the sequence is empty");
   } else {
-    texts = read_fasta(args.get("--fasta"));
+    texts = hyena::read_fasta(args.get("--fasta"));
   }
   hyena::tokenizer_options options;
   options.strict = args.has("--strict");
   options.add_special_tokens = special_tokens;
-  for (auto& [name, text] : texts) {
+  for (auto& record : texts) {
     if (args.has("--uppercase"))
-      for (char& c : text) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+      for (char& c : record.sequence) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     try {
-      out.push_back({name, tokenizer.encode(text, options)});
+      out.push_back({record.name, tokenizer.encode(record.sequence, options)});
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("sequence \"" + name + "\": " + e.what());
+      throw std::invalid_argument("sequence \"" + record.name + "\": " + e.what());
     }
   }
   return out;
@@ -156,66 +119,58 @@ std::string describe_tokens(const hyena::character_tokenizer& tokenizer, const s
   return s;
 }
 
-std::uint64_t parse_seed(const hyena::cli::args& args) {
-  const std::string text = args.get("--seed", "0");
-  if (text.empty() || text.find_first_not_of("0123456789") != std::string::npos || text.size() > 20)
-    throw hyena::cli::usage_error("--seed needs a non-negative integer, got '" + text + "'");
-  try {
-    return std::stoull(text);
-  } catch (const std::out_of_range&) {
-    throw hyena::cli::usage_error("--seed is out of range: '" + text + "'");
-  }
-}
-
 template <class T>
 void run(const hyena::cli::args& args) {
-  // Options first, so usage errors come before any file is read.
-  const long threads = args.integer("--threads", 0);
-  if (threads < 0) throw hyena::cli::usage_error("--threads must be >= 0");
-  const long generate = args.integer("--generate", 0);
-  if (generate < 0) throw hyena::cli::usage_error("--generate must be >= 0");
+  // Every option first, so usage errors come before any file is read.
+  using hyena::cli::usage_error;
+  const auto execution = args.threads();
+  const auto N = args.integer<hyena::index_t>("--generate", 0);
   hyena::sampling_options sampling;
-  sampling.temperature = args.number("--temperature", 1.0);
-  if (sampling.temperature < 0) throw hyena::cli::usage_error("--temperature must be >= 0 (0: greedy)");
-  const long top_k = args.integer("--top-k", 0);
-  if (top_k < 0) throw hyena::cli::usage_error("--top-k must be >= 0 (0: every token)");
-  sampling.top_k = static_cast<hyena::index_t>(top_k);
-  const std::uint64_t seed = parse_seed(args);
+  sampling.temperature = args.number("--temperature", 1.0, 0.0);
+  sampling.top_k = args.integer<hyena::index_t>("--top-k", 0);
+  const auto seed = args.integer<std::uint64_t>("--seed", 0);
   if (!args.has("--generate") && (args.has("--temperature") || args.has("--top-k") || args.has("--seed")))
-    throw hyena::cli::usage_error("--temperature, --top-k and --seed need --generate");
+    throw usage_error("--temperature, --top-k and --seed need --generate");
+  const bool special = args.has("--special-tokens");
+  if (int(args.has("--dna")) + int(args.has("--fasta")) + int(args.has("--ids-file")) != 1)
+    throw usage_error("give exactly one of --dna, --fasta, --ids-file");
+  if (args.has("--ids-file") && (special || args.has("--strict") || args.has("--uppercase")))
+    throw usage_error("--special-tokens, --strict and --uppercase apply to text, not to --ids-file");
+  const std::string weights_path = args.get("--weights");
 
   hyena::hyena_lm_config config;
   if (args.has("--config")) config = hyena::load_hyena_lm_config(args.get("--config"));
   const auto tokenizer = hyena::character_tokenizer::dna();
-  const bool special = args.has("--special-tokens");
   const auto sequences = read_input(args, tokenizer, special);
 
-  auto weights = hyena::load_hyena_lm_weights<T>(hyena::safetensors_file::load(args.get("--weights")), config);
+  auto weights = hyena::load_hyena_lm_weights<T>(hyena::safetensors_file::load(weights_path), config);
   hyena::hyena_lm_options options = config.options;
-  options.threads = static_cast<unsigned>(threads);
   // Without a config, sample only ids the DNA tokenizer produces: the padded
   // embedding rows (12..15 in HyenaDNA) are not tokens.
   if (options.vocab_size == 0) options.vocab_size = std::min(weights.padded_vocab_size, tokenizer.vocab_size());
-  const hyena::hyena_lm<T> model(std::move(weights), options);
-  const hyena::index_t D = model.d_model(), V = model.padded_vocab_size(), N = hyena::index_t(generate);
+  hyena::hyena_lm<T> model(std::move(weights), options);
+  model.set_execution(execution);
+  const hyena::index_t D = model.d_model(), V = model.padded_vocab_size(), l_max = model.max_length();
 
+  // The model and generate() reject these too, but only when they get there,
+  // without the sequence's name, and generation would fail after the scores
+  // were printed: check every sequence before any work.
   for (const auto& s : sequences) {
-    if (s.ids.size() > model.max_length())
+    if (s.ids.size() > l_max)
       throw std::invalid_argument("sequence \"" + s.name + "\" has " + std::to_string(s.ids.size()) + " tokens" +
                                   (special ? " (with [CLS] and [SEP])" : "") + ", more than the model's l_max " +
-                                  std::to_string(model.max_length()));
+                                  std::to_string(l_max));
     // The generation prompt drops the trailing [SEP].
     const hyena::index_t prompt = s.ids.size() - (special ? 1 : 0);
-    if (N > 0 && prompt + N > model.max_length())
+    if (N > 0 && (N > l_max || prompt > l_max - N))
       throw std::invalid_argument("sequence \"" + s.name + "\": " + std::to_string(prompt) + " tokens plus " +
-                                  std::to_string(N) + " generated exceed the model's l_max " +
-                                  std::to_string(model.max_length()));
+                                  std::to_string(N) + " generated exceed the model's l_max " + std::to_string(l_max));
   }
 
   const hyena::index_t B = sequences.size();
   const bool batched = std::all_of(sequences.begin(), sequences.end(),
                                    [&](const sequence& s) { return s.ids.size() == sequences[0].ids.size(); });
-  std::vector<double> log_likelihood(B), perplexity(B);
+  std::vector<hyena::sequence_score> scores(B);
   std::vector<T> embeddings(args.has("--embed") ? B * D : 0);
   std::vector<std::int64_t> generated;
   hyena::safetensors_writer writer;
@@ -230,13 +185,10 @@ void run(const hyena::cli::args& args) {
       ids.insert(ids.end(), sequences[b].ids.begin(), sequences[b].ids.end());
     std::vector<T> hidden(count * L * D), logits(count * L * V);
     model.forward(count, L, ids, hidden, logits, ws);
-    for (hyena::index_t b = 0; b < count; ++b) {
-      const auto score =
+    for (hyena::index_t b = 0; b < count; ++b)
+      scores[first + b] =
           hyena::next_token_log_likelihood<T>(L, V, hyena::span<const T>(logits.data() + b * L * V, L * V),
                                               hyena::span<const std::int64_t>(ids.data() + b * L, L));
-      log_likelihood[first + b] = score.log_likelihood;
-      perplexity[first + b] = score.perplexity();
-    }
     if (!embeddings.empty())
       hyena::mean_pool<T>(count, L, D, hidden, hyena::span<T>(embeddings.data() + first * D, count * D));
     const std::string suffix = batched ? "" : "." + std::to_string(g);
@@ -246,9 +198,17 @@ void run(const hyena::cli::args& args) {
   }
 
   std::printf("# sequence\ttokens\tlog_likelihood\tperplexity\n");
-  for (hyena::index_t b = 0; b < B; ++b)
-    std::printf("%s\t%zu\t%.6f\t%.6f\n", sequences[b].name.c_str(), sequences[b].ids.size(), log_likelihood[b],
-                perplexity[b]);
+  for (hyena::index_t b = 0; b < B; ++b) {
+    if (scores[b].predictions == 0) {
+      // One token: nothing is predicted, so there is no score (not a score of 0 or NaN).
+      std::printf("%s\t%zu\tn/a\tn/a\n", sequences[b].name.c_str(), sequences[b].ids.size());
+      args.note("sequence \"" + sequences[b].name +
+                "\" has one token: there is no next token to score, so log_likelihood and perplexity are n/a");
+      continue;
+    }
+    std::printf("%s\t%zu\t%.6f\t%.6f\n", sequences[b].name.c_str(), sequences[b].ids.size(),
+                scores[b].log_likelihood, scores[b].perplexity());
+  }
   if (!embeddings.empty() && !args.has("--output"))
     for (hyena::index_t b = 0; b < B; ++b) {
       std::printf("embedding %s:", sequences[b].name.c_str());
@@ -267,6 +227,11 @@ void run(const hyena::cli::args& args) {
     }
 
   if (!args.has("--output")) return;
+  std::vector<double> log_likelihood(B), perplexity(B);
+  for (hyena::index_t b = 0; b < B; ++b) {
+    log_likelihood[b] = scores[b].log_likelihood;  // 0 for one token: the empty sum
+    perplexity[b] = scores[b].perplexity();        // NaN for one token
+  }
   writer.add("log_likelihood", {B}, log_likelihood);
   writer.add("perplexity", {B}, perplexity);
   if (!embeddings.empty()) writer.add("embeddings", {B, D}, embeddings);
@@ -277,26 +242,7 @@ void run(const hyena::cli::args& args) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  try {
-    const hyena::cli::args args(argc, argv,
-                                {"--weights", "--config", "--dna", "--fasta", "--ids-file", "--ids-name", "--output",
-                                 "--generate", "--temperature", "--top-k", "--seed", "--threads"},
-                                {"--special-tokens", "--strict", "--uppercase", "--embed", "--double", "--help"});
-    if (args.has("--help")) {
-      std::fputs(usage, stdout);
-      return 0;
-    }
-    if (args.has("--double")) {
-      run<double>(args);
-    } else {
-      run<float>(args);
-    }
-    return 0;
-  } catch (const hyena::cli::usage_error& e) {
-    std::fprintf(stderr, "hyena-lm: %s (see --help)\n", e.what());
-    return 2;
-  } catch (const std::exception& e) {
-    std::fprintf(stderr, "hyena-lm: %s\n", e.what());
-    return 1;
-  }
+  return hyena::cli::run_tool(argc, argv, tool, [](const hyena::cli::args& args, auto precision) {
+    run<decltype(precision)>(args);
+  });
 }

@@ -4,8 +4,8 @@
 // the library's default plans instead.
 #pragma once
 
-#include <hyena/fft_plan.hpp>
-#include <hyena/fft_size.hpp>
+#include <hyena/fft/plan.hpp>
+#include <hyena/fft/size.hpp>
 
 #include <cstring>
 #include <memory>
