@@ -34,6 +34,7 @@
 #include "../core/config.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/type_traits.hpp"
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
 
@@ -182,6 +183,23 @@ void for_each_attention_head(const attention_shape& shape, const execution_conte
     for (index_t h = first; h < last; ++h) head(h, slice);
   });
 }
+
+/// What every attention core shares: its element type, its execution
+/// context (uses_execution: heads are shared out over its threads, each head
+/// computed whole by one thread, so results do not depend on the count), and
+/// workspace_bytes() from the core's workspace_size(). Cores are immutable
+/// once their context is set; one object serves any number of threads, each
+/// call with its own attention_workspace.
+template <class Core, class T>
+class attention_core : public uses_execution {
+  static_assert(is_real_v<T>, "hyena attention cores need T = float or double");
+
+ public:
+  using value_type = T;
+  index_t workspace_bytes(const attention_shape& shape) const {
+    return checked_mul(static_cast<const Core&>(*this).workspace_size(shape), sizeof(T), "workspace bytes");
+  }
+};
 
 /// 1/sqrt(head_dim), rounded once to T.
 template <class T>

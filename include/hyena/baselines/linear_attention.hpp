@@ -27,14 +27,10 @@ namespace hyena {
 /// phi > 0, so every denominator is positive (phi(q[t]).phi(k[t]) > 0
 /// unless inputs below about -87 (float) or -708 (double) underflow exp).
 ///
-/// Immutable once its thread count is set; one object serves any number of
-/// threads, each call with its own workspace.
+/// Threads, workspace and immutability: see detail::attention_core.
 template <class T>
-class linear_attention : public uses_execution {
-  static_assert(detail::is_real_v<T>, "hyena::linear_attention<T> needs T = float or double");
-
+class linear_attention : public detail::attention_core<linear_attention<T>, T> {
  public:
-  using value_type = T;
 
   /// chunk: tokens per chunk (need not divide the length).
   /// Throws std::invalid_argument if chunk is 0.
@@ -44,21 +40,13 @@ class linear_attention : public uses_execution {
 
   index_t chunk() const noexcept { return chunk_; }
 
-  // Threads: execution() / set_execution() (uses_execution; default every
-  // hardware thread).
-  // Each head's recurrence runs whole on one thread, so the output is
-  // bit-identical for every count. Set before sharing the object: not
-  // synchronised with apply().
 
   /// Elements of attention_workspace scratch that apply() uses: per thread,
   /// with c = min(chunk, length), 2 c head_dim (phi(q), phi(k)) + c^2
   /// (scores) + head_dim^2 + head_dim (S, z), for min(threads, batch*heads)
   /// threads, each but the last padded to whole 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(execution_, shape));
-  }
-  index_t workspace_bytes(const attention_shape& shape) const {
-    return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
+    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(this->execution_, shape));
   }
 
   /// o = causal linear attention of (q, k, v).
@@ -77,7 +65,7 @@ class linear_attention : public uses_execution {
     const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
     const index_t chunk = std::min(chunk_, L);
     T* const scratch = workspace.scratch(workspace_size(shape));
-    detail::for_each_attention_head(shape, execution_, scratch, per_thread(shape), [&](index_t head, T* slice) {
+    detail::for_each_attention_head(shape, this->execution_, scratch, per_thread(shape), [&](index_t head, T* slice) {
       T* const q_features = slice;
       T* const k_features = q_features + chunk * dh;
       T* const scores = k_features + chunk * dh;

@@ -22,14 +22,10 @@ namespace hyena {
 /// and extra memory is one score tile per thread, whatever the window. A
 /// window of at least the length is full causal attention.
 ///
-/// Immutable once its thread count is set; one object serves any number of
-/// threads, each call with its own workspace.
+/// Threads, workspace and immutability: see detail::attention_core.
 template <class T>
-class local_attention : public uses_execution {
-  static_assert(detail::is_real_v<T>, "hyena::local_attention<T> needs T = float or double");
-
+class local_attention : public detail::online_softmax_core<local_attention<T>, T> {
  public:
-  using value_type = T;
 
   /// window: keys each query attends, itself included (>= 1). query_tile,
   /// key_tile: rows per tile as for tiled_attention; 0 picks that default,
@@ -51,23 +47,9 @@ class local_attention : public uses_execution {
   /// The key tile used for a given head_dim (resolves 0 to tiled_attention's default).
   index_t key_tile(index_t head_dim) const { return tiles_.key_tile(head_dim); }
 
-  // Threads: execution() / set_execution() (uses_execution; default every
-  // hardware thread).
-  // Each head is computed whole by one thread, so the output is
-  // bit-identical for every count. Set before sharing the object: not
-  // synchronised with apply().
 
-  /// Elements of attention_workspace scratch that apply() uses: per thread,
-  /// min(query_tile, length) * (min(key_tile, length) + 2), for
-  /// min(threads, batch*heads) threads, each but the last padded to whole
-  /// 64-byte lines.
-  index_t workspace_size(const attention_shape& shape) const {
-    return detail::online_softmax_scratch<T>(shape, query_tile(shape.head_dim), key_tile(shape.head_dim),
-                                             execution_);
-  }
-  index_t workspace_bytes(const attention_shape& shape) const {
-    return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
-  }
+  // workspace_size(shape): online_softmax_core's, per thread
+  // min(query_tile, length) * (min(key_tile, length) + 2) elements.
 
   /// o = sliding-window causal softmax attention of (q, k, v).
   ///
@@ -81,11 +63,11 @@ class local_attention : public uses_execution {
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o, attention_workspace<T>& workspace) const {
     detail::require_attention_operands<T>("local_attention::apply", shape, q, k, v, o);
-    T* scratch = workspace.scratch(workspace_size(shape));
+    T* scratch = workspace.scratch(this->workspace_size(shape));
     // Clamped so the kernel's index arithmetic cannot overflow on huge windows.
     const index_t window = std::min(window_, shape.length);
     detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), window,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), execution_,
+                                     query_tile(shape.head_dim), key_tile(shape.head_dim), this->execution_,
                                      scratch);
   }
 

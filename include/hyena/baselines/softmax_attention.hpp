@@ -17,29 +17,17 @@ namespace hyena {
 /// are about half of a dense L x L product, but the scores still take L^2
 /// elements of workspace per thread: that memory is what this baseline is for.
 ///
-/// Immutable once its thread count is set; one object serves any number of
-/// threads, each call with its own workspace.
+/// Threads, workspace and immutability: see detail::attention_core.
 template <class T>
-class softmax_attention : public uses_execution {
-  static_assert(detail::is_real_v<T>, "hyena::softmax_attention<T> needs T = float or double");
-
+class softmax_attention : public detail::attention_core<softmax_attention<T>, T> {
  public:
-  using value_type = T;
 
-  // Threads: execution() / set_execution() (uses_execution; default every
-  // hardware thread).
-  // Each head is computed whole by one thread, so the output is
-  // bit-identical for every count, but each thread holds its own score
-  // matrix. Set before sharing the object: not synchronised with apply().
 
   /// Elements of attention_workspace scratch that apply() uses: one
   /// length^2 score matrix per thread, for min(threads, batch*heads)
   /// threads, each but the last padded to whole 64-byte lines.
   index_t workspace_size(const attention_shape& shape) const {
-    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(execution_, shape));
-  }
-  index_t workspace_bytes(const attention_shape& shape) const {
-    return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
+    return detail::attention_scratch_size<T>(per_thread(shape), detail::attention_workers(this->execution_, shape));
   }
 
   /// o = causal softmax attention of (q, k, v).
@@ -57,7 +45,7 @@ class softmax_attention : public uses_execution {
     const index_t L = shape.length, dh = shape.head_dim, block = shape.head_elements();
     const T scale = detail::attention_scale<T>(dh);
     T* const scratch = workspace.scratch(workspace_size(shape));
-    detail::for_each_attention_head(shape, execution_, scratch, per_thread(shape), [&](index_t head, T* slice) {
+    detail::for_each_attention_head(shape, this->execution_, scratch, per_thread(shape), [&](index_t head, T* slice) {
       const index_t offset = head * block;
       const auto qh = detail::matrix_view(q.data() + offset, L, dh);
       const auto kh = detail::matrix_view(k.data() + offset, L, dh);

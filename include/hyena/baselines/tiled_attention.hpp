@@ -31,6 +31,17 @@ index_t online_softmax_scratch(const attention_shape& shape, index_t query_tile,
                                    attention_workers(exec, shape));
 }
 
+/// The scratch of the online-softmax cores (tiled, local): one tile per thread.
+template <class Core, class T>
+class online_softmax_core : public attention_core<Core, T> {
+ public:
+  index_t workspace_size(const attention_shape& shape) const {
+    const auto& core = static_cast<const Core&>(*this);
+    return online_softmax_scratch<T>(shape, core.query_tile(shape.head_dim), core.key_tile(shape.head_dim),
+                                     this->execution());
+  }
+};
+
 /// Softmax attention of every head with the online softmax: query t attends
 /// keys max(0, t-window+1)..t (window >= length gives full causal attention).
 ///
@@ -130,14 +141,10 @@ void online_softmax_attention(const attention_shape& shape, const T* q, const T*
 /// the diagonal are masked. See detail::online_softmax_attention for the
 /// recurrence.
 ///
-/// Immutable once its thread count is set; one object serves any number of
-/// threads, each call with its own workspace.
+/// Threads, workspace and immutability: see detail::attention_core.
 template <class T>
-class tiled_attention : public uses_execution {
-  static_assert(detail::is_real_v<T>, "hyena::tiled_attention<T> needs T = float or double");
-
+class tiled_attention : public detail::online_softmax_core<tiled_attention<T>, T> {
  public:
-  using value_type = T;
 
   /// query_tile: rows of q (and o) per tile; key_tile: rows of k and v per
   /// tile. 0 picks detail::default_attention_tile<T>(head_dim) when applied:
@@ -155,23 +162,9 @@ class tiled_attention : public uses_execution {
     return key_tile_ != 0 ? key_tile_ : detail::default_attention_tile<T>(head_dim);
   }
 
-  // Threads: execution() / set_execution() (uses_execution; default every
-  // hardware thread).
-  // Each head is computed whole by one thread, so the output is
-  // bit-identical for every count. Set before sharing the object: not
-  // synchronised with apply().
 
-  /// Elements of attention_workspace scratch that apply() uses: per thread,
-  /// min(query_tile, length) * (min(key_tile, length) + 2), for
-  /// min(threads, batch*heads) threads, each but the last padded to whole
-  /// 64-byte lines.
-  index_t workspace_size(const attention_shape& shape) const {
-    return detail::online_softmax_scratch<T>(shape, query_tile(shape.head_dim), key_tile(shape.head_dim),
-                                             execution_);
-  }
-  index_t workspace_bytes(const attention_shape& shape) const {
-    return detail::checked_mul(workspace_size(shape), sizeof(T), "workspace bytes");
-  }
+  // workspace_size(shape): online_softmax_core's, per thread
+  // min(query_tile, length) * (min(key_tile, length) + 2) elements.
 
   /// o = causal softmax attention of (q, k, v), as softmax_attention::apply
   /// computes it up to rounding.
@@ -187,9 +180,9 @@ class tiled_attention : public uses_execution {
   void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
              span<T> o, attention_workspace<T>& workspace) const {
     detail::require_attention_operands<T>("tiled_attention::apply", shape, q, k, v, o);
-    T* scratch = workspace.scratch(workspace_size(shape));
+    T* scratch = workspace.scratch(this->workspace_size(shape));
     detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), shape.length,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), execution_,
+                                     query_tile(shape.head_dim), key_tile(shape.head_dim), this->execution_,
                                      scratch);
   }
 
