@@ -7,11 +7,12 @@
 #include <hyena/fft/plan.hpp>
 #include <hyena/fft/size.hpp>
 
-#include <cstring>
 #include <memory>
 #include <stdexcept>
 #include <string>
 #include <vector>
+
+#include "arguments.hpp"
 
 namespace hyena::bench {
 
@@ -23,19 +24,12 @@ inline fft_planning& planning() {
 /// Takes `--planning estimate|measure|patient` out of argv (before Google
 /// Benchmark sees it); throws std::invalid_argument on another value.
 inline void parse_planning(int& argc, char** argv) {
-  int out = 1;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--planning") == 0 && i + 1 < argc) {
-      const std::string v = argv[++i];
-      if (v == "estimate") planning() = fft_planning::estimate;
-      else if (v == "measure") planning() = fft_planning::measure;
-      else if (v == "patient") planning() = fft_planning::patient;
-      else throw std::invalid_argument("--planning: expected estimate, measure or patient, got " + v);
-    } else {
-      argv[out++] = argv[i];
-    }
-  }
-  argc = out;
+  const auto v = take_option(argc, argv, "--planning");
+  if (!v) return;
+  if (*v == "estimate") planning() = fft_planning::estimate;
+  else if (*v == "measure") planning() = fft_planning::measure;
+  else if (*v == "patient") planning() = fft_planning::patient;
+  else throw std::invalid_argument("--planning: expected estimate, measure or patient, got " + *v);
 }
 
 /// Makes the float plans of causal convolutions of these lengths now and

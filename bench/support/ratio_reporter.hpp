@@ -16,6 +16,8 @@
 #include <utility>
 #include <vector>
 
+#include "run.hpp"
+
 namespace hyena::bench {
 
 class ratio_reporter : public benchmark::ConsoleReporter {
@@ -78,12 +80,8 @@ class ratio_reporter : public benchmark::ConsoleReporter {
 /// main() body: run every benchmark with the ratio reporter on the console
 /// (and any --benchmark_out file reporter the flags ask for).
 inline int run_with_ratios(int argc, char** argv, std::vector<ratio_reporter::pair> pairs) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   ratio_reporter reporter(std::move(pairs));
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return run_benchmarks(argc, argv, reporter);
 }
 
 }  // namespace hyena::bench
