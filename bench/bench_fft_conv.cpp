@@ -8,6 +8,7 @@
 
 #include <vector>
 
+#include "support/counters.hpp"
 #include "support/planning.hpp"
 #include "support/ratio_reporter.hpp"
 
@@ -22,12 +23,6 @@ std::vector<float> ramp(index_t n, float scale) {
   return v;
 }
 
-void set_counters(benchmark::State& state, index_t length, double workspace_bytes) {
-  state.counters["tokens/s"] =
-      benchmark::Counter(double(length) * double(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["workspace_bytes"] = workspace_bytes;
-}
-
 void BM_fft_conv(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
   const unsigned threads = unsigned(state.range(2));
@@ -40,7 +35,7 @@ void BM_fft_conv(benchmark::State& state) {
     benchmark::DoNotOptimize(y.data());
     benchmark::ClobberMemory();
   }
-  set_counters(state, L, double(ws.bytes()));
+  hyena::bench::set_tokens_and_workspace(state, double(L), double(ws.bytes()));
 }
 
 // The floor: per row, forward and inverse FFT of the padded size, nothing else.
@@ -59,7 +54,8 @@ void BM_fft_floor(benchmark::State& state) {
     });
     benchmark::ClobberMemory();
   }
-  set_counters(state, L, double(threads) * double(fft->size() * sizeof(float) + fft->spectrum_size() * 8));
+  hyena::bench::set_tokens_and_workspace(state, double(L),
+                                         double(threads) * double(fft->size() * sizeof(float) + fft->spectrum_size() * 8));
 }
 
 void lengths(benchmark::internal::Benchmark* b) {

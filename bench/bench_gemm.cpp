@@ -14,10 +14,12 @@
 #include <benchmark/benchmark.h>
 #include <cblas.h>
 
+#include <algorithm>
 #include <cstdio>
-#include <map>
-#include <string>
-#include <utility>
+
+#include "support/counters.hpp"
+#include "support/run.hpp"
+#include "support/timing_reporter.hpp"
 
 namespace {
 
@@ -60,10 +62,9 @@ void blocked(operands& m, unsigned threads, Block&& block) {
   });
 }
 
+// 4 D^2 L multiply-adds: 8 D^2 L flops.
 void counters(benchmark::State& state) {
-  state.counters["GFLOP/s"] = benchmark::Counter(8.0 * double(D) * double(D) * double(state.range(0)) *
-                                                     double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  hyena::bench::set_gflops(state, 8.0 * double(D) * double(D) * double(state.range(0)));
 }
 
 void BM_gemm_eigen(benchmark::State& state) {
@@ -96,41 +97,24 @@ BENCHMARK(BM_gemm_eigen)->Apply(shapes);
 BENCHMARK(BM_gemm_blas_blocks)->Apply(shapes);
 BENCHMARK(BM_gemm_blas_whole)->Apply(shapes);
 
-class speedup_reporter : public benchmark::ConsoleReporter {
+class speedup_reporter : public hyena::bench::timing_reporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    for (const auto& r : runs) {
-      if (r.run_type != Run::RT_Iteration || r.error_occurred) continue;
-      const std::string name = r.benchmark_name();
-      const auto slash = name.find("/L:");
-      if (slash == std::string::npos) continue;
-      ms_[name.substr(slash)][name.substr(0, slash)] = r.GetAdjustedRealTime();
-    }
-  }
   void Finalize() override {
     ConsoleReporter::Finalize();
     std::printf("\nProjection GEMMs (d_model %ld, 8 D^2 L flops), OpenBLAS speedup over Eigen (same run)\n",
                 long(D));
     std::printf("%-28s %10s %12s %12s\n", "shape", "eigen ms", "blas blocks", "blas whole");
-    for (auto& [shape, t] : ms_) {
-      const double eigen = t["BM_gemm_eigen"];
-      std::printf("%-28s %10.2f %11.2fx %11.2fx\n", shape.c_str(), eigen, eigen / t["BM_gemm_blas_blocks"],
-                  eigen / t["BM_gemm_blas_whole"]);
+    for (const auto& args : arguments()) {
+      const double eigen = ms("BM_gemm_eigen", args);
+      std::printf("%-28s %10.2f %11.2fx %11.2fx\n", args.c_str(), eigen, eigen / ms("BM_gemm_blas_blocks", args),
+                  eigen / ms("BM_gemm_blas_whole", args));
     }
   }
-
- private:
-  std::map<std::string, std::map<std::string, double>> ms_;
 };
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  benchmark::Initialize(&argc, argv);
-  if (benchmark::ReportUnrecognizedArguments(argc, argv)) return 1;
   speedup_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return hyena::bench::run_benchmarks(argc, argv, reporter);
 }
