@@ -20,79 +20,58 @@
 #include <benchmark/benchmark.h>
 #include <unistd.h>
 
-#include <cstdio>
-#include <cstdlib>
+#include <algorithm>
+#include <cmath>
 #include <cstring>
 #include <filesystem>
-#include <memory>
-#include <random>
 #include <string>
 #include <vector>
 
-#include "support/planning.hpp"
+#include "support/arguments.hpp"
 #include "support/compare_table.hpp"
+#include "support/counters.hpp"
+#include "support/operators.hpp"
+#include "support/planning.hpp"
+#include "support/random.hpp"
+#include "support/run.hpp"
 
 namespace {
 
 using hyena::index_t;
+using hyena::bench::random_values;
 using T = float;
 
 constexpr index_t d_model = 768, heads = 12, head_dim = 64, local_window = 512;
 unsigned g_threads = 0;
 
-std::vector<T> random_values(index_t n, std::uint32_t seed, double scale = 1.0) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<T> dist(T(-scale), T(scale));
-  std::vector<T> v(n);
-  for (auto& x : v) x = dist(gen);
-  return v;
-}
-
-void finish(benchmark::State& state, index_t length, double workspace_bytes) {
-  state.counters["tokens/s"] =
-      benchmark::Counter(double(length) * double(state.iterations()), benchmark::Counter::kIsRate);
-  state.counters["workspace_bytes"] = workspace_bytes;
-}
-
-hyena::hyena_operator<T> make_hyena(index_t width, index_t length) {
-  hyena::hyena_config config;
-  config.d_model = width;
-  config.order = 2;
-  config.max_length = length;
-  hyena::hyena_options options;
-  options.planning = hyena::bench::planning();
-  return hyena::hyena_operator<T>(hyena::random_hyena_weights<T>(config, 7), options);
-}
-
 // Hyena's mixer core: v = x_0 ⊙ (k * (v ⊙ x_1) + D ⊙ v ⊙ x_1) on prepared filters.
 void hyena_core(benchmark::State& state, index_t width, index_t length) {
-  auto op = make_hyena(width, length);
-  op.set_execution(g_threads);
-  const auto filters = op.prepared_filters(length);
+  const auto op = hyena::bench::make_operator<T>(width, 2, length, g_threads, 7);
+  const auto filters = op->prepared_filters(length);
   auto streams = random_values(3 * width * length, 1);
   const std::vector<T> v_saved(streams.begin() + 2 * width * length, streams.end());
   hyena::fft_conv_workspace<T> ws;
   for (auto _ : state) {
-    op.mix(*filters, streams, ws);
+    op->mix(*filters, streams, ws);
     state.PauseTiming();  // mix overwrote v: restore it so every iteration sees the same data
     std::copy(v_saved.begin(), v_saved.end(), streams.begin() + 2 * width * length);
     state.ResumeTiming();
   }
-  finish(state, length, double(ws.bytes() + filters->bytes()));
+  hyena::bench::set_tokens_and_workspace(state, double(length), double(ws.bytes() + filters->bytes()));
 }
 
 void hyena_layer(benchmark::State& state, index_t width, index_t length) {
-  auto op = make_hyena(width, length);
-  op.set_execution(g_threads);
+  const auto op = hyena::bench::make_operator<T>(width, 2, length, g_threads, 7);
   const auto u = random_values(length * width, 2);
   std::vector<T> out(u.size());
   hyena::hyena_workspace<T> ws;
-  op.forward(1, length, u, out, ws);  // prepares and caches the filters, sizes the workspace
+  op->forward(1, length, u, out, ws);  // prepares and caches the filters, sizes the workspace
   for (auto _ : state) {
-    op.forward(1, length, u, out, ws);
+    op->forward(1, length, u, out, ws);
     benchmark::DoNotOptimize(out.data());
   }
-  finish(state, length, double(ws.bytes() + op.prepared_filters(length)->bytes()));
+  hyena::bench::set_tokens_and_workspace(state, double(length),
+                                         double(ws.bytes() + op->prepared_filters(length)->bytes()));
 }
 
 template <class Core>
@@ -107,7 +86,7 @@ void attention_core(benchmark::State& state, Core core, index_t length) {
     core.apply(shape, q, k, v, o, ws);
     benchmark::DoNotOptimize(o.data());
   }
-  finish(state, length, double(ws.bytes()));
+  hyena::bench::set_tokens_and_workspace(state, double(length), double(ws.bytes()));
 }
 
 template <class Core>
@@ -126,7 +105,7 @@ void attention_layer(benchmark::State& state, Core core, index_t length) {
     layer.apply(1, length, x, y, ws);
     benchmark::DoNotOptimize(y.data());
   }
-  finish(state, length, double(ws.bytes()));
+  hyena::bench::set_tokens_and_workspace(state, double(length), double(ws.bytes()));
 }
 
 std::string name(const char* op, const char* level, index_t length, index_t width) {
@@ -181,24 +160,10 @@ void register_all(bool full) {
 
 int main(int argc, char** argv) {
   hyena::bench::parse_planning(argc, argv);
-  bool full = false;
-  std::string out_dir = "out";
-  std::vector<char*> rest = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--full") == 0) {
-      full = true;
-    } else if (std::strcmp(argv[i], "--threads") == 0 && i + 1 < argc) {
-      g_threads = unsigned(std::strtoul(argv[++i], nullptr, 10));
-    } else if (std::strcmp(argv[i], "--out") == 0 && i + 1 < argc) {
-      out_dir = argv[++i];
-    } else {
-      rest.push_back(argv[i]);
-    }
-  }
+  g_threads = hyena::bench::take_threads(argc, argv);
+  const bool full = hyena::bench::take_flag(argc, argv, "--full");
+  const std::string out_dir = hyena::bench::take_option(argc, argv, "--out").value_or("out");
   std::filesystem::create_directories(out_dir);
-  int rest_argc = int(rest.size());
-  benchmark::Initialize(&rest_argc, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(rest_argc, rest.data())) return 1;
   register_all(full);
   const std::string title = "Hyena vs attention, batch 1, float32, " +
                             std::to_string(hyena::execution_context(g_threads).threads()) + " threads, " +
@@ -206,7 +171,5 @@ int main(int argc, char** argv) {
                             ", local window " + std::to_string(local_window) + ", Hyena FFTs " +
                             hyena::bench::planning_name();
   hyena::bench::compare_reporter reporter({"hyena", "tiled", "softmax", "linear", "local"}, out_dir, title);
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return hyena::bench::run_benchmarks(argc, argv, reporter);
 }

@@ -9,26 +9,31 @@
 //
 // The reporter prints layer / (GEMM floor + FFT floor) and the share of each
 // stage and of filter generation.
+#include <hyena/core/execution.hpp>
 #include <hyena/fft/plan.hpp>
 #include <hyena/operator/hyena_operator.hpp>
-#include <hyena/core/execution.hpp>
-
-#include "support/planning.hpp"
 
 #include <Eigen/Core>
 #include <benchmark/benchmark.h>
 
+#include <algorithm>
 #include <cmath>
 #include <limits>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
 #include <cstdio>
-#include <map>
-#include <random>
-#include <set>
+#include <memory>
 #include <string>
 #include <vector>
+
+#include "support/arguments.hpp"
+#include "support/counters.hpp"
+#include "support/operators.hpp"
+#include "support/planning.hpp"
+#include "support/random.hpp"
+#include "support/run.hpp"
+#include "support/timing_reporter.hpp"
 
 namespace {
 
@@ -37,102 +42,81 @@ using T = float;
 constexpr index_t D = 768;
 unsigned g_threads = 0;
 
-std::vector<T> random_values(index_t n, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_real_distribution<T> dist(-1, 1);
-  std::vector<T> v(n);
-  for (auto& x : v) x = dist(gen);
-  return v;
-}
-
-hyena::hyena_operator<T> make_op(index_t L, index_t cache) {
-  hyena::hyena_config config;
-  config.d_model = D;
-  config.order = 2;
-  config.max_length = L;
-  hyena::hyena_options options;
-  options.filter_cache_capacity = cache;
-  options.planning = hyena::bench::planning();
-  return hyena::hyena_operator<T>(hyena::random_hyena_weights<T>(config, 1), options);
-}
-
-void counters(benchmark::State& state, index_t L) {
-  state.counters["tokens/s"] = benchmark::Counter(double(L) * double(state.iterations()), benchmark::Counter::kIsRate);
-}
+/// An order-2 layer of length L (weights seed 1) and its input (seed 2),
+/// output and workspace; `cache`: how many lengths' filters it keeps.
+struct layer_case {
+  layer_case(index_t L, index_t cache)
+      : op(hyena::bench::make_operator<T>(D, 2, L, g_threads, 1, cache)),
+        u(hyena::bench::random_values(L * D, 2)),
+        out(u.size()) {}
+  std::unique_ptr<hyena::hyena_operator<T>> op;
+  std::vector<T> u, out;
+  hyena::hyena_workspace<T> ws;
+};
 
 void BM_layer(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
-  auto op = make_op(L, 4);
-  op.set_execution(g_threads);
-  const auto u = random_values(L * D, 2);
-  std::vector<T> out(u.size());
-  hyena::hyena_workspace<T> ws;
-  op.forward(1, L, u, out, ws);
-  for (auto _ : state) op.forward(1, L, u, out, ws);
-  counters(state, L);
-  state.counters["workspace_bytes"] = double(ws.bytes() + op.prepared_filters(L)->bytes());
+  layer_case layer(L, 4);
+  layer.op->forward(1, L, layer.u, layer.out, layer.ws);
+  for (auto _ : state) layer.op->forward(1, L, layer.u, layer.out, layer.ws);
+  hyena::bench::set_tokens_and_workspace(state, double(L),
+                                         double(layer.ws.bytes() + layer.op->prepared_filters(L)->bytes()));
 }
 
 // Filters recomputed each call: a length-keyed cache of one entry, alternated
 // with another length, evicts them every time.
 void BM_layer_recompute(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
-  auto op = make_op(L, 1);
-  op.set_execution(g_threads);
-  const auto u = random_values(L * D, 2);
-  std::vector<T> out(u.size());
-  hyena::hyena_workspace<T> ws;
+  layer_case layer(L, 1);
   for (auto _ : state) {
     state.PauseTiming();
-    (void)op.prepared_filters(L - 1);  // evict L
+    (void)layer.op->prepared_filters(L - 1);  // evict L
     state.ResumeTiming();
-    op.forward(1, L, u, out, ws);
+    layer.op->forward(1, L, layer.u, layer.out, layer.ws);
   }
-  counters(state, L);
+  hyena::bench::set_tokens_per_second(state, double(L));
 }
 
 template <int Stage>
 void BM_stage(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
-  auto op = make_op(L, 4);
-  op.set_execution(g_threads);
-  const auto u = random_values(L * D, 2);
-  std::vector<T> streams(3 * D * L), out(L * D);
+  layer_case layer(L, 4);
+  const auto& op = *layer.op;
+  std::vector<T> streams(3 * D * L);
   hyena::fft_conv_workspace<T> conv;
-  op.project_in(L, u, streams);
+  op.project_in(L, layer.u, streams);
   op.short_conv(L, streams);
   const auto filters = op.prepared_filters(L);
   const std::vector<T> saved = streams;
   std::vector<std::vector<T>> rows(hyena::execution_context(g_threads).threads(),
                                    std::vector<T>(hyena::fft_filter<T>::block_rows * L));
   for (auto _ : state) {
-    if constexpr (Stage == 0) op.project_in(L, u, streams);
+    if constexpr (Stage == 0) op.project_in(L, layer.u, streams);
     if constexpr (Stage == 1) op.short_conv(L, streams);
     if constexpr (Stage == 2) benchmark::DoNotOptimize(op.prepare_filters(L));  // MLP, window and spectra
     if constexpr (Stage == 5) {  // the MLP and the window only, as prepare_filters makes them
       const auto& filter = op.filter_generator();
       const auto hidden = filter.hidden(L, g_threads);
       const index_t F = filter.channels(), block = hyena::fft_filter<T>::block_rows;
-      hyena::execution_context(g_threads).parallel_for((F + block - 1) / block,
-                                  [&](index_t b0, index_t b1, unsigned w) {
-                                    for (index_t b = b0; b < b1; ++b) {
-                                      std::vector<index_t> ids;
-                                      for (index_t c = b * block; c < std::min(F, (b + 1) * block); ++c) ids.push_back(c);
-                                      filter.response_rows(hidden, ids, rows[w].data());
-                                    }
-                                  });
+      hyena::execution_context(g_threads).parallel_for((F + block - 1) / block, [&](index_t b0, index_t b1, unsigned w) {
+        for (index_t b = b0; b < b1; ++b) {
+          std::vector<index_t> ids;
+          for (index_t c = b * block; c < std::min(F, (b + 1) * block); ++c) ids.push_back(c);
+          filter.response_rows(hidden, ids, rows[w].data());
+        }
+      });
       benchmark::DoNotOptimize(rows[0].data());
     }
     if constexpr (Stage == 3) op.mix(*filters, streams, conv);
     if constexpr (Stage == 4)
-      op.project_out(L, hyena::span<const T>(streams.data() + 2 * D * L, D * L), out);
+      op.project_out(L, hyena::span<const T>(streams.data() + 2 * D * L, D * L), layer.out);
     if constexpr (Stage == 1 || Stage == 3) {
       state.PauseTiming();
       streams = saved;  // both work in place: every iteration sees the same data
       state.ResumeTiming();
     }
   }
-  counters(state, L);
+  hyena::bench::set_tokens_per_second(state, double(L));
 }
 
 // The projections' GEMMs as bare Eigen products of the same shapes, split like
@@ -155,8 +139,7 @@ void BM_floor_gemm(benchmark::State& state) {
     benchmark::DoNotOptimize(p.data());
     benchmark::DoNotOptimize(y.data());
   }
-  state.counters["GFLOP/s"] = benchmark::Counter(8.0 * D * D * double(L) * double(state.iterations()) / 1e9,
-                                                 benchmark::Counter::kIsRate);
+  hyena::bench::set_gflops(state, 8.0 * D * D * double(L));
 }
 
 void BM_floor_fft(benchmark::State& state) {
@@ -193,25 +176,8 @@ BENCHMARK_TEMPLATE(BM_stage, 4)->Name("BM_stage_project_out")->Apply(lengths);
 BENCHMARK(BM_floor_gemm)->Apply(lengths);
 BENCHMARK(BM_floor_fft)->Apply(lengths);
 
-class breakdown_reporter : public benchmark::ConsoleReporter {
+class breakdown_reporter : public hyena::bench::timing_reporter {
  public:
-  void ReportRuns(const std::vector<Run>& runs) override {
-    ConsoleReporter::ReportRuns(runs);
-    // With --benchmark_repetitions the median is used (the first repetition
-    // at 64K can pay for first-touching ~1 GiB), else the single run.
-    for (const auto& r : runs) {
-      const bool median = r.run_type == Run::RT_Aggregate && r.aggregate_name == "median";
-      if ((r.run_type != Run::RT_Iteration && !median) || r.error_occurred) continue;
-      const std::string name = r.run_name.function_name + "/" + r.run_name.args;
-      const auto slash = name.find("/L:");
-      if (slash == std::string::npos) continue;
-      const long L = std::stol(name.substr(slash + 3));
-      const std::string key = name.substr(0, slash);
-      if (!median && medians_[L].count(key) != 0) continue;
-      if (median) medians_[L].insert(key);
-      ms_[L][key] = r.GetAdjustedRealTime() / benchmark::GetTimeUnitMultiplier(r.time_unit) * 1e3;
-    }
-  }
   void Finalize() override {
     ConsoleReporter::Finalize();
     std::printf("\nOrder-2 Hyena layer, d_model %ld, batch 1, float32, %u threads, %s plans: times in ms (same run)\n",
@@ -219,13 +185,14 @@ class breakdown_reporter : public benchmark::ConsoleReporter {
     std::printf("%7s %9s %9s %9s | %10s %10s %9s %9s %10s | %9s %9s | %10s %9s %9s\n", "L", "layer", "gemm", "fft",
                 "project_in", "short_conv", "mix", "filters", "project_out", "mix/fft", "layer/sum", "recompute",
                 "mlp%", "filters%");
-    for (auto& [L, m] : ms_) {
-      auto get = [&](const char* k) { auto it = m.find(k); return it == m.end() ? NAN : it->second; };
+    for (const auto& args : arguments()) {
+      if (args.rfind("L:", 0) != 0) continue;
+      auto get = [&](const char* family) { return ms(family, args); };
       const double layer = get("BM_layer"), gemm = get("BM_floor_gemm"), fft = get("BM_floor_fft");
       const double recompute = get("BM_layer_recompute");
       std::printf("%7ld %9.2f %9.2f %9.2f | %10.2f %10.2f %9.2f %9.2f %10.2f | %9.3f %9.3f | %10.2f %8.1f%% %8.1f%%\n",
-                  L, layer, gemm, fft, get("BM_stage_project_in"), get("BM_stage_short_conv"), get("BM_stage_mix"),
-                  get("BM_stage_filters"), get("BM_stage_project_out"), get("BM_stage_mix") / fft,
+                  std::stol(args.substr(2)), layer, gemm, fft, get("BM_stage_project_in"), get("BM_stage_short_conv"),
+                  get("BM_stage_mix"), get("BM_stage_filters"), get("BM_stage_project_out"), get("BM_stage_mix") / fft,
                   layer / (gemm + fft), recompute, 100.0 * get("BM_stage_filter_mlp") / recompute,
                   100.0 * get("BM_stage_filters") / recompute);
     }
@@ -233,10 +200,6 @@ class breakdown_reporter : public benchmark::ConsoleReporter {
                 " MLP, window and spectra; mlp%%, filters%%: the MLP + window, and all of it, as shares of a forward\n"
                 " that recomputes its filters. Cached filters cost nothing: the layer column.)\n");
   }
-
- private:
-  std::map<long, std::map<std::string, double>> ms_;
-  std::map<long, std::set<std::string>> medians_;
 };
 
 }  // namespace
@@ -252,19 +215,10 @@ int main(int argc, char** argv) {
   mallopt(M_TRIM_THRESHOLD, std::numeric_limits<int>::max());
 #endif
   hyena::bench::parse_planning(argc, argv);
+  g_threads = hyena::bench::take_threads(argc, argv);
   std::vector<index_t> all;
   for (index_t L = 1024; L <= 65536; L *= 2) all.push_back(L);
   hyena::bench::preplan(all);
-  std::vector<char*> rest = {argv[0]};
-  for (int i = 1; i < argc; ++i) {
-    if (std::string(argv[i]) == "--threads" && i + 1 < argc) g_threads = unsigned(std::stoul(argv[++i]));
-    else rest.push_back(argv[i]);
-  }
-  int n = int(rest.size());
-  benchmark::Initialize(&n, rest.data());
-  if (benchmark::ReportUnrecognizedArguments(n, rest.data())) return 1;
   breakdown_reporter reporter;
-  benchmark::RunSpecifiedBenchmarks(&reporter);
-  benchmark::Shutdown();
-  return 0;
+  return hyena::bench::run_benchmarks(argc, argv, reporter);
 }
