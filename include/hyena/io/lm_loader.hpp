@@ -22,7 +22,6 @@
 #include <cstdint>
 #include <fstream>
 #include <optional>
-#include <set>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -39,51 +38,6 @@
 namespace hyena {
 
 namespace detail {
-
-/// The checkpoint's key set, and checks that name the key and the expected shape.
-class lm_checkpoint {
- public:
-  explicit lm_checkpoint(const safetensors_file& source) : file(source) {
-    const auto all = source.names();
-    names.insert(all.begin(), all.end());
-  }
-
-  bool has(const std::string& key) const { return names.count(key) != 0; }
-  bool has_prefix(const std::string& prefix) const {
-    const auto it = names.lower_bound(prefix);
-    return it != names.end() && it->compare(0, prefix.size(), prefix) == 0;
-  }
-  template <class... Parts>
-  [[noreturn]] void fail(const std::string& key, Parts&&... problem) const {
-    safetensors_fail(file.source(), "tensor \"", key, "\": ", std::forward<Parts>(problem)...);
-  }
-  /// The shape of `key`, which must exist; `expected` describes it for the
-  /// message when it does not (extents still unknown are spelled by name).
-  const std::vector<index_t>& shape(const std::string& key, const std::string& expected) const {
-    if (!has(key)) fail(key, "missing (expected shape ", expected, ")");
-    return file.info(key).shape;
-  }
-  /// Checks that `key` exists with exactly `expected` as its shape.
-  void expect(const std::string& key, const std::vector<index_t>& expected) const {
-    const auto& s = shape(key, format_shape(expected));
-    if (s != expected) fail(key, "has shape ", format_shape(s), ", expected ", format_shape(expected));
-  }
-  template <class T>
-  std::vector<T> read(const std::string& key, const std::vector<index_t>& expected) const {
-    expect(key, expected);
-    return read_finite<T>(key);
-  }
-  /// The tensor `key` (any shape), which must be all finite.
-  template <class T>
-  std::vector<T> read_finite(const std::string& key) const {
-    auto values = file.read<T>(key);
-    require_finite_tensor(values, file.source(), key);
-    return values;
-  }
-
-  const safetensors_file& file;
-  std::set<std::string> names;
-};
 
 inline std::string dim_or(index_t value, const char* name) { return value ? std::to_string(value) : std::string(name); }
 
@@ -102,12 +56,12 @@ inline std::string dim_or(index_t value, const char* name) { return value ? std:
 /// is not the embedding, or tied frequency keys that differ.
 template <class T>
 hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hyena_lm_config& config = {}) {
-  const detail::lm_checkpoint ck(file);
+  const detail::checkpoint_reader ck(file);
 
   // The prefix: whatever stands before the embedding's key.
   const std::string anchor = "backbone.embeddings.word_embeddings.weight";
   std::vector<std::string> prefixes;
-  for (const auto& name : ck.names)
+  for (const auto& name : file.names())
     if (name.size() >= anchor.size() && name.compare(name.size() - anchor.size(), anchor.size(), anchor) == 0) {
       const std::string p = name.substr(0, name.size() - anchor.size());
       if (p.empty() || p.back() == '.') prefixes.push_back(p);
@@ -143,21 +97,20 @@ hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hy
   }
   w.d_model = D;
   w.padded_vocab_size = V;
-  w.word_embeddings = ck.read_finite<T>(emb);
+  w.word_embeddings = ck.read<T>(emb);
 
   // Layers 0..n-1, numbered without gaps.
   const std::string layers = p + "backbone.layers.";
   index_t n = 0;
   while (ck.has_prefix(detail::concat(layers, n, "."))) ++n;
-  for (auto it = ck.names.lower_bound(layers); it != ck.names.end() && it->compare(0, layers.size(), layers) == 0;
-       ++it) {
-    const std::string rest = it->substr(layers.size());
+  for (const auto& name : file.names_with_prefix(layers)) {
+    const std::string rest = name.substr(layers.size());
     const auto digits = rest.find_first_not_of("0123456789");
     if (digits == 0 || digits == std::string::npos) continue;
     const std::string index = rest.substr(0, digits);
     if (index.size() > 1 && index[0] == '0') continue;  // "01" is not a layer PyTorch would write
     if (index.size() > 18 || std::stoull(index) >= n)
-      ck.fail(*it, "belongs to layer ", index, " but layer ", n, " is missing (no key starts with \"", layers, n,
+      ck.fail(name, "belongs to layer ", index, " but layer ", n, " is missing (no key starts with \"", layers, n,
               ".\"; expected ", layers, n, ".norm1.weight [", D, "] and the rest of the block)");
   }
   if (config.n_layer != 0 && n < config.n_layer)
@@ -198,7 +151,7 @@ hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hy
     H = fc1_shape[0];
     b.mlp.d_model = D;
     b.mlp.d_inner = H;
-    b.mlp.fc1_weight = ck.read_finite<T>(fc1);
+    b.mlp.fc1_weight = ck.read<T>(fc1);
     b.mlp.fc1_bias = ck.read<T>(mlp + "fc1.bias", {H});
     b.mlp.fc2_weight = ck.read<T>(mlp + "fc2.weight", {D, H});
     b.mlp.fc2_bias = ck.read<T>(mlp + "fc2.bias", {D});

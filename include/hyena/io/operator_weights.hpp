@@ -19,48 +19,10 @@ namespace hyena {
 
 namespace detail {
 
-/// The shape checks of one operator's keys under `prefix`, with errors that
-/// name the key as the file spells it and the expected shape (unknown
-/// extents spelled by name).
-class hyena_key_reader {
- public:
-  hyena_key_reader(const safetensors_file& file, std::string prefix) : file_(file), prefix_(std::move(prefix)) {}
-
-  std::string key(const std::string& name) const { return prefix_ + name; }
-  bool has(const std::string& name) const { return file_.contains(key(name)); }
-  template <class... Parts>
-  [[noreturn]] void fail(const std::string& name, Parts&&... problem) const {
-    safetensors_fail(file_.source(), "tensor \"", key(name), "\": ", std::forward<Parts>(problem)...);
-  }
-  /// The shape of `name`, which must exist (`expected` describes it if not).
-  const std::vector<index_t>& shape(const std::string& name, const std::string& expected) const {
-    if (!has(name)) fail(name, "missing (expected shape ", expected, ")");
-    return file_.info(key(name)).shape;
-  }
-  /// Checks that `name` has exactly the table's shape under `x` (all known).
-  void expect(const std::string& name, const std::vector<hyena_extent>& shape, const hyena_extents& x) const {
-    const auto expected = resolve_shape(shape, x);
-    const auto& actual = this->shape(name, format_shape(expected));
-    if (actual != expected)
-      fail(name, "has shape ", format_shape(actual), ", expected ", format_shape(expected));
-  }
-  template <class T>
-  std::vector<T> read(const std::string& name) const {
-    auto values = file_.read<T>(key(name));
-    require_finite_tensor(values, file_.source(), key(name));
-    return values;
-  }
-  const safetensors_file& file() const noexcept { return file_; }
-
- private:
-  const safetensors_file& file_;
-  std::string prefix_;
-};
-
 /// The index of the filter MLP's final Linear: the highest Linear present
 /// (indices of at most 6 digits; anything longer is not a layer PyTorch
 /// writes), or 0 when there is none.
-inline index_t highest_mlp_linear(const hyena_key_reader& r) {
+inline index_t highest_mlp_linear(const checkpoint_reader& r) {
   index_t last = 0;
   const std::string mlp = r.key(hyena_mlp_prefix);
   for (const auto& name : r.file().names()) {
@@ -78,7 +40,7 @@ inline index_t highest_mlp_linear(const hyena_key_reader& r) {
 /// against what `x` already knows (a config, or an earlier layer): D and N
 /// from in_proj.weight, K from short_filter.weight, Lmax and E from z, M
 /// from the first Linear, R from the Linear layers present.
-inline void infer_hyena_extents(const hyena_key_reader& r, hyena_extents& x) {
+inline void infer_hyena_extents(const checkpoint_reader& r, hyena_extents& x) {
   const std::string in_w = "in_proj.weight";
   const auto& in = r.shape(in_w, describe_shape({hyena_extent::streams, hyena_extent::d_model}, x));
   const bool in_ok = in.size() == 2 && in[1] != 0 && (x.d_model == 0 || in[1] == x.d_model) && in[0] % in[1] == 0 &&
@@ -114,7 +76,7 @@ inline void infer_hyena_extents(const hyena_key_reader& r, hyena_extents& x) {
   x.max_length = z[1];
   x.emb_dim = z[2];
 
-  const std::string first = hyena_mlp_prefix + "0.weight";
+  const std::string first = concat(hyena_mlp_prefix, "0.weight");
   const std::vector<hyena_extent> first_shape = {hyena_extent::width, hyena_extent::emb_dim};
   const auto& m = r.shape(first, describe_shape(first_shape, x));
   if (m.size() != 2 || m[1] != x.emb_dim || m[0] == 0 || (x.width != 0 && m[0] != x.width))
@@ -152,7 +114,7 @@ inline void infer_hyena_extents(const hyena_key_reader& r, hyena_extents& x) {
 /// member for non-finite values.
 template <class T>
 hyena_weights<T> load_hyena_weights(const safetensors_file& file, const std::string& prefix, hyena_extents& known) {
-  const detail::hyena_key_reader r(file, prefix);
+  const detail::checkpoint_reader r(file, prefix);
   detail::infer_hyena_extents(r, known);
   const hyena_extents& x = known;
   const index_t R = *x.inner_layers, last = 2 * R + 2;
@@ -168,8 +130,7 @@ hyena_weights<T> load_hyena_weights(const safetensors_file& file, const std::str
   w.filter.inner_biases.resize(R);
   for (const auto& key : hyena_state_dict_keys(R)) {
     if (key.parameter == hyena_parameter::frequency) continue;
-    r.expect(key.name, key.shape, x);
-    hyena_parameter_of(w, key) = r.template read<T>(key.name);
+    hyena_parameter_of(w, key) = r.template read<T>(key.name, resolve_shape(key.shape, x));
   }
   if (r.has(detail::concat(hyena_mlp_prefix, last, ".bias")))
     r.fail(detail::concat(hyena_mlp_prefix, last, ".bias"), "unexpected: the filter's final Linear (index ", last,
@@ -180,8 +141,7 @@ hyena_weights<T> load_hyena_weights(const safetensors_file& file, const std::str
   std::string found;
   for (const auto& slot : hyena_frequency_slots(R)) {
     if (!r.has(slot)) continue;
-    r.expect(slot, freq_shape, x);
-    auto freq = r.template read<T>(slot);
+    auto freq = r.template read<T>(slot, resolve_shape(freq_shape, x));
     if (found.empty()) {
       w.filter.frequency = std::move(freq);
       found = slot;
@@ -190,7 +150,7 @@ hyena_weights<T> load_hyena_weights(const safetensors_file& file, const std::str
     }
   }
   if (found.empty())
-    r.fail(hyena_mlp_prefix + "1.freq", "missing (expected shape ", detail::format_shape(resolve_shape(freq_shape, x)),
+    r.fail(detail::concat(hyena_mlp_prefix, "1.freq"), "missing (expected shape ", detail::format_shape(resolve_shape(freq_shape, x)),
            "; the sine frequency is one tensor tied across ", r.key(hyena_mlp_prefix), "{1,3,..}.freq and any one of "
            "them is enough)");
   w.validate();

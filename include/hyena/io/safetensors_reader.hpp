@@ -182,6 +182,21 @@ class safetensors_file {
     return out;
   }
 
+  /// Whether any tensor's name starts with `prefix`.
+  bool has_prefix(const std::string& prefix) const {
+    const auto it = index_.lower_bound(prefix);
+    return it != index_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+  }
+
+  /// The names that start with `prefix`, in sorted order.
+  std::vector<std::string> names_with_prefix(const std::string& prefix) const {
+    std::vector<std::string> out;
+    for (auto it = index_.lower_bound(prefix); it != index_.end() && it->first.compare(0, prefix.size(), prefix) == 0;
+         ++it)
+      out.push_back(it->first);
+    return out;
+  }
+
   /// The "__metadata__" entry (empty when the file has none).
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
 
@@ -488,5 +503,55 @@ std::vector<T> safetensors_file::read(const std::string& name) const {
   }
   return out;
 }
+
+namespace detail {
+
+/// The weight loaders' reads of a checkpoint: keys behind `prefix` (e.g.
+/// "backbone.layers.0.mixer."), errors that name the key as the file spells
+/// it and the expected shape, and values that must be finite.
+class checkpoint_reader {
+ public:
+  explicit checkpoint_reader(const safetensors_file& file, std::string prefix = "")
+      : file_(file), prefix_(std::move(prefix)) {}
+
+  std::string key(const std::string& name) const { return prefix_ + name; }
+  bool has(const std::string& name) const { return file_.contains(key(name)); }
+  bool has_prefix(const std::string& name_prefix) const { return file_.has_prefix(key(name_prefix)); }
+  template <class... Parts>
+  [[noreturn]] void fail(const std::string& name, Parts&&... problem) const {
+    safetensors_fail(file_.source(), "tensor \"", key(name), "\": ", std::forward<Parts>(problem)...);
+  }
+  /// The shape of `name`, which must exist; `expected` describes it for the
+  /// message when it does not (extents still unknown spelled by name).
+  const std::vector<index_t>& shape(const std::string& name, const std::string& expected) const {
+    if (!has(name)) fail(name, "missing (expected shape ", expected, ")");
+    return file_.info(key(name)).shape;
+  }
+  /// Checks that `name` exists with exactly `expected` as its shape.
+  void expect(const std::string& name, const std::vector<index_t>& expected) const {
+    const auto& actual = shape(name, format_shape(expected));
+    if (actual != expected) fail(name, "has shape ", format_shape(actual), ", expected ", format_shape(expected));
+  }
+  /// The tensor `name` (any shape), which must be all finite.
+  template <class T>
+  std::vector<T> read(const std::string& name) const {
+    auto values = file_.read<T>(key(name));
+    require_finite_tensor(values, file_.source(), key(name));
+    return values;
+  }
+  /// The tensor `name`, of shape `expected` and all finite.
+  template <class T>
+  std::vector<T> read(const std::string& name, const std::vector<index_t>& expected) const {
+    expect(name, expected);
+    return read<T>(name);
+  }
+  const safetensors_file& file() const noexcept { return file_; }
+
+ private:
+  const safetensors_file& file_;
+  std::string prefix_;
+};
+
+}  // namespace detail
 
 }  // namespace hyena
