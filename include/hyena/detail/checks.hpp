@@ -74,14 +74,21 @@ void require_size(index_t actual, index_t expected, const char* function, const 
     throw_invalid("hyena::", function, ": ", name, " has ", actual, " elements, expected ", shape..., " = ", expected);
 }
 
+/// The index of the first NaN or +-Inf in `values`, or values.size().
+template <class Container>
+index_t first_non_finite(const Container& values) noexcept {
+  for (index_t i = 0; i < values.size(); ++i)
+    if (!(values[i] - values[i] == 0)) return i;  // false exactly for NaN and +-Inf
+  return values.size();
+}
+
 /// Throws std::invalid_argument naming `owner`, `name` and the first
 /// non-finite element's index: weights must be finite (an Inf or NaN in a
 /// filter would reach every output through the FFT).
 template <class Container>
 void require_finite(const Container& values, const char* owner, const std::string& name) {
-  for (index_t i = 0; i < values.size(); ++i)
-    if (!(values[i] - values[i] == 0))  // false exactly for NaN and +-Inf
-      throw_invalid("hyena::", owner, ": ", name, "[", i, "] = ", values[i], " is not finite");
+  const index_t i = first_non_finite(values);
+  if (i != values.size()) throw_invalid("hyena::", owner, ": ", name, "[", i, "] = ", values[i], " is not finite");
 }
 
 }  // namespace hyena::detail

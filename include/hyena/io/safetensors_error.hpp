@@ -52,10 +52,10 @@ inline bool mul_fits(index_t a, index_t b, index_t& out) noexcept {
 /// before the value reaches every output through an FFT or a GEMM.
 template <class Values>
 void require_finite_tensor(const Values& values, const std::string& source, const std::string& key) {
-  for (index_t i = 0; i < values.size(); ++i)
-    if (!(values[i] - values[i] == 0))  // false exactly for NaN and +-Inf
-      safetensors_fail(source, "tensor \"", key, "\": element ", i, " is ", values[i],
-                       ", not finite (weights must be finite)");
+  const index_t i = first_non_finite(values);
+  if (i != values.size())
+    safetensors_fail(source, "tensor \"", key, "\": element ", i, " is ", values[i],
+                     ", not finite (weights must be finite)");
 }
 
 }  // namespace detail
