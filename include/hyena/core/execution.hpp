@@ -9,7 +9,6 @@
 #pragma once
 
 #include <algorithm>
-#include <thread>
 
 #include "config.hpp"
 #include "thread_pool.hpp"
@@ -40,11 +39,7 @@ class execution_context {
   }
 
   /// The thread count, resolved (>= 1).
-  unsigned threads() const noexcept {
-    if (threads_ != 0) return threads_;
-    const unsigned hw = std::thread::hardware_concurrency();
-    return hw == 0 ? 1 : hw;
-  }
+  unsigned threads() const noexcept { return threads_ != 0 ? threads_ : hardware_threads(); }
   /// Threads a split of `work` independent items uses: never more than the
   /// items (so per-thread workspaces are sized by the work, not the request).
   unsigned workers(index_t work) const noexcept {
@@ -66,6 +61,17 @@ class execution_context {
       return;
     }
     pool().run(n, [&](unsigned w) { body(count * w / n, count * (w + 1) / n, w); });
+  }
+
+  /// fn(begin, size) for the fixed blocks [begin, begin + size) of `block`
+  /// items that tile [0, count) (the last may be shorter), blocks shared out
+  /// over the threads. The blocks do not depend on the thread count, so a
+  /// GEMM per block rounds the same way for every count.
+  template <class Fn>
+  void for_each_block(index_t count, index_t block, Fn&& fn) const {
+    parallel_for((count + block - 1) / block, [&](index_t first, index_t last, unsigned) {
+      for (index_t b = first; b < last; ++b) fn(b * block, std::min(block, count - b * block));
+    });
   }
 
  private:

@@ -86,20 +86,15 @@ void feed_forward(const feed_forward_weights<T>& w, index_t rows, span_arg<const
   const Eigen::Map<const vector> b2(w.fc2_bias.data(), Eigen::Index(D));
   // Row-major [rows][width] data is a column-major width x rows matrix: one
   // column per row, so fc(x) is W * X with the bias added to every column.
-  constexpr index_t block = 256;
-  const index_t blocks = (rows + block - 1) / block;
-  exec.parallel_for(blocks, [&](index_t first, index_t last, unsigned) {
-    for (index_t blk = first; blk < last; ++blk) {
-      const index_t r0 = blk * block, n = std::min(block, rows - r0);
-      const Eigen::Map<const matrix> xb(x.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
-      Eigen::Map<matrix> hb(hidden.data() + r0 * H, Eigen::Index(H), Eigen::Index(n));
-      Eigen::Map<matrix> ob(out.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
-      hb.noalias() = w1 * xb;
-      hb.colwise() += b1;
-      gelu_tanh_inplace<T>(span<T>(hb.data(), H * n));
-      ob.noalias() = w2 * hb;
-      ob.colwise() += b2;
-    }
+  exec.for_each_block(rows, 256, [&](index_t r0, index_t n) {
+    const Eigen::Map<const matrix> xb(x.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
+    Eigen::Map<matrix> hb(hidden.data() + r0 * H, Eigen::Index(H), Eigen::Index(n));
+    Eigen::Map<matrix> ob(out.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
+    hb.noalias() = w1 * xb;
+    hb.colwise() += b1;
+    gelu_tanh_inplace<T>(span<T>(hb.data(), H * n));
+    ob.noalias() = w2 * hb;
+    ob.colwise() += b2;
   });
 }
 

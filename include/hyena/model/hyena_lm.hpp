@@ -318,15 +318,10 @@ class hyena_lm : public uses_execution {
     const Eigen::Map<const row_matrix> e(embeddings_.data(), Eigen::Index(V), Eigen::Index(D));
     // Row-major [rows][width] is a column-major width x rows matrix, so the
     // head is one GEMM per block: logits(:, r) = E hidden(:, r).
-    constexpr index_t block = 256;
-    const index_t blocks = (rows + block - 1) / block;
-    execution_.parallel_for(blocks, [&](index_t first, index_t last, unsigned) {
-      for (index_t blk = first; blk < last; ++blk) {
-        const index_t r0 = blk * block, n = std::min(block, rows - r0);
-        const Eigen::Map<const matrix> h(hidden.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
-        Eigen::Map<matrix> out(logits.data() + r0 * V, Eigen::Index(V), Eigen::Index(n));
-        out.noalias() = e * h;
-      }
+    execution_.for_each_block(rows, 256, [&](index_t r0, index_t n) {
+      const Eigen::Map<const matrix> h(hidden.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
+      Eigen::Map<matrix> out(logits.data() + r0 * V, Eigen::Index(V), Eigen::Index(n));
+      out.noalias() = e * h;
     });
   }
 

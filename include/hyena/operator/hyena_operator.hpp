@@ -357,14 +357,7 @@ class hyena_operator : public uses_execution {
   // the thread count.
   template <class Gemm>
   void for_each_time_block(index_t length, Gemm&& gemm) const {
-    constexpr index_t time_block = 256;
-    const index_t blocks = (length + time_block - 1) / time_block;
-    execution_.parallel_for(blocks, [&](index_t first, index_t last, unsigned) {
-      for (index_t blk = first; blk < last; ++blk) {
-        const index_t t0 = blk * time_block;
-        gemm(Eigen::Index(t0), Eigen::Index(std::min(time_block, length - t0)));
-      }
-    });
+    execution_.for_each_block(length, 256, [&](index_t t0, index_t n) { gemm(Eigen::Index(t0), Eigen::Index(n)); });
   }
 
   // A stage's span must hold exactly `expected` elements.
