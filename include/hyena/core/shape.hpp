@@ -24,10 +24,8 @@ struct signal_shape {
   index_t elements() const {
     return detail::checked_mul(batch, channels, length, "batch*channels*length");
   }
-  /// "batch*channels*length = 2*3*5", for error messages.
-  std::string describe() const {
-    return detail::concat("batch*channels*length = ", batch, "*", channels, "*", length);
-  }
+  /// "batch*channels*length = 2*3*5", for error messages (operator<< writes it).
+  std::string describe() const;
   /// Throws std::invalid_argument naming `function` if any extent is zero.
   void require_nonempty(const char* function) const {
     detail::require_positive(batch, function, "batch");
@@ -40,6 +38,8 @@ struct signal_shape {
 inline std::ostream& operator<<(std::ostream& os, const signal_shape& s) {
   return os << "batch*channels*length = " << s.batch << "*" << s.channels << "*" << s.length;
 }
+
+inline std::string signal_shape::describe() const { return detail::concat(*this); }
 
 inline bool operator==(const signal_shape& a, const signal_shape& b) {
   return a.batch == b.batch && a.channels == b.channels && a.length == b.length;

@@ -19,6 +19,13 @@
 
 namespace hyena {
 
+/// The machine's hardware threads (at least 1), asked once: every split of
+/// work resolves "all threads" through it, and the answer does not change.
+inline unsigned hardware_threads() noexcept {
+  static const unsigned count = std::max(1u, std::thread::hardware_concurrency());
+  return count;
+}
+
 class thread_pool {
  public:
   /// A pool that runs up to `threads` tasks at once: the calling thread plus
@@ -38,7 +45,7 @@ class thread_pool {
   /// The process-wide pool every execution_context uses unless given another.
   /// Starts with one thread per hardware thread and grows on demand.
   static thread_pool& shared() {
-    static thread_pool pool(std::max(1u, std::thread::hardware_concurrency()));
+    static thread_pool pool(hardware_threads());
     return pool;
   }
 

@@ -115,7 +115,7 @@ struct hyena_key {
 /// Where the filter MLP's keys live: Linear layers at 0, 2, .., 2R+2 (the
 /// last without a bias), the Sin layers (each holding the one tied
 /// frequency) at the odd indices in between.
-inline const std::string hyena_mlp_prefix = "filter_fn.implicit_filter.";
+inline constexpr const char* hyena_mlp_prefix = "filter_fn.implicit_filter.";
 
 /// Every key of an operator with `inner_layers` inner Linears, in the order
 /// saving writes them. The tied frequency is listed once, under slot 1: a
@@ -134,9 +134,9 @@ inline std::vector<hyena_key> hyena_state_dict_keys(index_t inner_layers) {
       {"filter_fn.bias", p::filter_bias, 0, {e::filters}},
       {"filter_fn.pos_emb.z", p::positions_z, 0, {e::one, e::max_length, e::emb_dim}},
       {"filter_fn.pos_emb.t", p::positions_t, 0, {e::one, e::max_length, e::one}},
-      {hyena_mlp_prefix + "0.weight", p::first_weight, 0, {e::width, e::emb_dim}},
-      {hyena_mlp_prefix + "0.bias", p::first_bias, 0, {e::width}},
-      {hyena_mlp_prefix + "1.freq", p::frequency, 0, {e::one, e::width}},
+      {detail::concat(hyena_mlp_prefix, "0.weight"), p::first_weight, 0, {e::width, e::emb_dim}},
+      {detail::concat(hyena_mlp_prefix, "0.bias"), p::first_bias, 0, {e::width}},
+      {detail::concat(hyena_mlp_prefix, "1.freq"), p::frequency, 0, {e::one, e::width}},
   };
   for (index_t j = 0; j < inner_layers; ++j) {
     keys.push_back({detail::concat(hyena_mlp_prefix, 2 * j + 2, ".weight"), p::inner_weight, j, {e::width, e::width}});
