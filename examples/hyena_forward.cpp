@@ -33,13 +33,9 @@ void run(const hyena::cli::args& args) {
   // Every option first, so usage errors come before any file is read.
   hyena::hyena_options options;
   const std::string layout = args.get("--layout", "blocked");
-  if (layout == "blocked") {
-    options.layout = hyena::filter_layout::blocked;
-  } else if (layout == "interleaved") {
-    options.layout = hyena::filter_layout::interleaved;
-  } else {
-    throw hyena::cli::usage_error("--layout must be blocked or interleaved, got '" + layout + "'");
-  }
+  const auto parsed_layout = hyena::parse_filter_layout(layout);
+  if (!parsed_layout) throw hyena::cli::usage_error("--layout must be blocked or interleaved, got '" + layout + "'");
+  options.layout = *parsed_layout;
   options.modulation.shift = args.number("--shift", 0.0);
   options.modulation.modulate = !args.has("--no-modulate");
   const auto execution = args.threads();
