@@ -47,38 +47,17 @@ class local_attention : public detail::online_softmax_core<local_attention<T>, T
   /// The key tile used for a given head_dim (resolves 0 to tiled_attention's default).
   index_t key_tile(index_t head_dim) const { return tiles_.key_tile(head_dim); }
 
-
-  // workspace_size(shape): online_softmax_core's, per thread
-  // min(query_tile, length) * (min(key_tile, length) + 2) elements.
-
-  /// o = sliding-window causal softmax attention of (q, k, v).
-  ///
-  /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
-  /// o must not overlap q, k or v; q, k and v may alias one another.
-  /// O(batch heads length (min(window, length) + query_tile) head_dim) time,
-  /// heads split over execution()'s threads; workspace_size(shape) elements of
-  /// scratch, allocated only when `workspace` has less. Thread-safe with one
-  /// workspace per call. Throws std::invalid_argument on a zero extent, a
-  /// span whose size is not shape.elements(), or o overlapping an input.
-  void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
-             span<T> o, attention_workspace<T>& workspace) const {
-    detail::require_attention_operands<T>("local_attention::apply", shape, q, k, v, o);
-    T* scratch = workspace.scratch(this->workspace_size(shape));
-    // Clamped so the kernel's index arithmetic cannot overflow on huge windows.
-    const index_t window = std::min(window_, shape.length);
-    detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), window,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), this->execution_,
-                                     scratch);
-  }
-
-  /// As above with a temporary workspace (allocates once per call).
-  void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
-             span<T> o) const {
-    attention_workspace<T> workspace;
-    apply(shape, q, k, v, o, workspace);
-  }
+  // workspace_size(shape) and apply(shape, q, k, v, o[, workspace]):
+  // online_softmax_core's, with query t attending keys
+  // max(0, t-window+1)..t, in O(batch heads length (min(window, length) +
+  // query_tile) head_dim) time.
 
  private:
+  friend class detail::online_softmax_core<local_attention, T>;
+  static constexpr const char* apply_name = "local_attention::apply";
+  // Clamped to the length so the kernel's index arithmetic cannot overflow on huge windows.
+  index_t window_for(const attention_shape& shape) const noexcept { return std::min(window_, shape.length); }
+
   index_t window_;
   index_t query_tile_;
   tiled_attention<T> tiles_;  // resolves the key tile (and the default query tile)

@@ -31,17 +31,6 @@ index_t online_softmax_scratch(const attention_shape& shape, index_t query_tile,
                                    attention_workers(exec, shape));
 }
 
-/// The scratch of the online-softmax cores (tiled, local): one tile per thread.
-template <class Core, class T>
-class online_softmax_core : public attention_core<Core, T> {
- public:
-  index_t workspace_size(const attention_shape& shape) const {
-    const auto& core = static_cast<const Core&>(*this);
-    return online_softmax_scratch<T>(shape, core.query_tile(shape.head_dim), core.key_tile(shape.head_dim),
-                                     this->execution());
-  }
-};
-
 /// Softmax attention of every head with the online softmax: query t attends
 /// keys max(0, t-window+1)..t (window >= length gives full causal attention).
 ///
@@ -131,6 +120,50 @@ void online_softmax_attention(const attention_shape& shape, const T* q, const T*
   });
 }
 
+/// What the online-softmax cores (tiled, local) share: the scratch, one tile
+/// per thread, and apply(), which differ only in the window. Core provides
+/// query_tile(head_dim) and key_tile(head_dim), and to this base (a friend)
+/// `apply_name`, the "class::apply" its errors name, and window_for(shape), the
+/// keys each query attends for that shape (the length for full causal
+/// attention), at most the length.
+template <class Core, class T>
+class online_softmax_core : public attention_core<Core, T> {
+ public:
+  /// Elements of attention_workspace scratch that apply() uses: per thread,
+  /// min(query_tile, length) * (min(key_tile, length) + 2).
+  index_t workspace_size(const attention_shape& shape) const {
+    const auto& core = static_cast<const Core&>(*this);
+    return online_softmax_scratch<T>(shape, core.query_tile(shape.head_dim), core.key_tile(shape.head_dim),
+                                     this->execution());
+  }
+
+  /// o = softmax attention of (q, k, v) with query t attending the keys of
+  /// its window (the comment on apply in Core gives the window and the time).
+  ///
+  /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
+  /// o must not overlap q, k or v; q, k and v may alias one another. Heads
+  /// split over execution()'s threads; workspace_size(shape) elements of
+  /// scratch, allocated only when `workspace` has less. Thread-safe with one
+  /// workspace per call. Throws std::invalid_argument on a zero extent, a
+  /// span whose size is not shape.elements(), or o overlapping an input.
+  void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
+             span<T> o, attention_workspace<T>& workspace) const {
+    const auto& core = static_cast<const Core&>(*this);
+    require_attention_operands<T>(Core::apply_name, shape, q, k, v, o);
+    T* scratch = workspace.scratch(workspace_size(shape));
+    online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), core.window_for(shape),
+                             core.query_tile(shape.head_dim), core.key_tile(shape.head_dim), this->execution_,
+                             scratch);
+  }
+
+  /// As above with a temporary workspace (allocates once per call).
+  void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
+             span<T> o) const {
+    attention_workspace<T> workspace;
+    apply(shape, q, k, v, o, workspace);
+  }
+};
+
 }  // namespace detail
 
 /// Causal multi-head softmax attention, FlashAttention-style: the same result
@@ -162,38 +195,17 @@ class tiled_attention : public detail::online_softmax_core<tiled_attention<T>, T
     return key_tile_ != 0 ? key_tile_ : detail::default_attention_tile<T>(head_dim);
   }
 
-
-  // workspace_size(shape): online_softmax_core's, per thread
-  // min(query_tile, length) * (min(key_tile, length) + 2) elements.
-
-  /// o = causal softmax attention of (q, k, v), as softmax_attention::apply
-  /// computes it up to rounding.
-  ///
-  /// q, k, v, o: `[batch][heads][length][head_dim]` (see attention_shape).
-  /// o must not overlap q, k or v; q, k and v may alias one another.
-  /// O(batch heads length^2 head_dim / 2) time plus the masked halves of the
-  /// diagonal tiles, heads split over execution()'s threads; workspace_size(shape)
-  /// elements of scratch, allocated only when `workspace` has less.
-  /// Thread-safe with one workspace per call. Throws std::invalid_argument
-  /// on a zero extent, a span whose size is not shape.elements(), or o
-  /// overlapping an input.
-  void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
-             span<T> o, attention_workspace<T>& workspace) const {
-    detail::require_attention_operands<T>("tiled_attention::apply", shape, q, k, v, o);
-    T* scratch = workspace.scratch(this->workspace_size(shape));
-    detail::online_softmax_attention(shape, q.data(), k.data(), v.data(), o.data(), shape.length,
-                                     query_tile(shape.head_dim), key_tile(shape.head_dim), this->execution_,
-                                     scratch);
-  }
-
-  /// As above with a temporary workspace (allocates once per call).
-  void apply(const attention_shape& shape, span<const T> q, span<const T> k, span<const T> v,
-             span<T> o) const {
-    attention_workspace<T> workspace;
-    apply(shape, q, k, v, o, workspace);
-  }
+  // workspace_size(shape) and apply(shape, q, k, v, o[, workspace]):
+  // online_softmax_core's, with every query attending all keys up to itself:
+  // o is softmax_attention::apply's result up to rounding, in
+  // O(batch heads length^2 head_dim / 2) time plus the masked halves of the
+  // diagonal tiles.
 
  private:
+  friend class detail::online_softmax_core<tiled_attention, T>;
+  static constexpr const char* apply_name = "tiled_attention::apply";
+  index_t window_for(const attention_shape& shape) const noexcept { return shape.length; }
+
   index_t query_tile_;
   index_t key_tile_;
 };
