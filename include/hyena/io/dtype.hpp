@@ -16,43 +16,40 @@ namespace hyena {
 /// F8_*, ...) are rejected as unsupported.
 enum class dtype { f32, f64, f16, bf16, i64, i32 };
 
+namespace detail {
+
+/// One row per dtype: its name in a safetensors header and its bytes per
+/// element, the table dtype_name, dtype_size and parse_dtype read.
+struct dtype_row {
+  dtype type;
+  const char* name;
+  std::size_t size;
+};
+inline constexpr dtype_row dtype_rows[] = {{dtype::f32, "F32", 4}, {dtype::f64, "F64", 8},
+                                           {dtype::f16, "F16", 2}, {dtype::bf16, "BF16", 2},
+                                           {dtype::i64, "I64", 8}, {dtype::i32, "I32", 4}};
+
+/// The row of `t`, or nullptr for a value outside the enumeration.
+inline const dtype_row* find_dtype_row(dtype t) noexcept {
+  for (const dtype_row& row : dtype_rows)
+    if (row.type == t) return &row;
+  return nullptr;
+}
+
+}  // namespace detail
+
 /// The name a safetensors header uses: "F32", "F64", "F16", "BF16", "I64", "I32".
 inline const char* dtype_name(dtype t) noexcept {
-  switch (t) {
-    case dtype::f32:
-      return "F32";
-    case dtype::f64:
-      return "F64";
-    case dtype::f16:
-      return "F16";
-    case dtype::bf16:
-      return "BF16";
-    case dtype::i64:
-      return "I64";
-    case dtype::i32:
-      return "I32";
-  }
-  return "?";
+  const detail::dtype_row* row = detail::find_dtype_row(t);
+  return row ? row->name : "?";
 }
 
 /// Bytes per element.
 inline std::size_t dtype_size(dtype t) noexcept {
-  switch (t) {
-    case dtype::f32:
-      return 4;
-    case dtype::f64:
-      return 8;
-    case dtype::f16:
-      return 2;
-    case dtype::bf16:
-      return 2;
-    case dtype::i64:
-      return 8;
-    case dtype::i32:
-      return 4;
-  }
-  return 0;
+  const detail::dtype_row* row = detail::find_dtype_row(t);
+  return row ? row->size : 0;
 }
+
 /// IEEE 754 binary16 bits to float. Exact for every input: normals,
 /// subnormals (down to 2^-24), signed zeros, infinities; NaNs stay NaN with
 /// their sign and payload (so a quiet NaN stays quiet).
@@ -122,10 +119,9 @@ inline To bit_cast(const From& from) noexcept {
 }
 
 inline bool parse_dtype(const std::string& s, dtype& out) noexcept {
-  static constexpr dtype all[] = {dtype::f32, dtype::f64, dtype::f16, dtype::bf16, dtype::i64, dtype::i32};
-  for (dtype t : all)
-    if (s == dtype_name(t)) {
-      out = t;
+  for (const dtype_row& row : dtype_rows)
+    if (s == row.name) {
+      out = row.type;
       return true;
     }
   return false;
