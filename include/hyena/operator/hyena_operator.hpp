@@ -14,6 +14,7 @@
 
 #include <array>
 #include <list>
+#include <map>
 #include <memory>
 #include <mutex>
 #include <utility>
@@ -25,6 +26,8 @@
 #include "../detail/type_traits.hpp"
 #include "../filter/exponential_modulation.hpp"
 #include "../conv/fft_conv.hpp"
+#include "../conv/online_conv.hpp"
+#include "decoder_state.hpp"
 #include "../fft/plan.hpp"
 #include "weights.hpp"
 #include "../filter/implicit_filter.hpp"
@@ -44,6 +47,8 @@ struct hyena_options {
   fft_planning planning = fft_planning::estimate;
   /// Prepared filters are cached for this many distinct input lengths (LRU).
   index_t filter_cache_capacity = 4;
+  /// Step-by-step decoding (make_state): the direct/FFT block crossover.
+  online_conv_options online;
 };
 
 /// The long filters of every step, prepared for FFT convolution at one length.
@@ -205,19 +210,8 @@ class hyena_operator : public uses_execution {
       trace->step_out.assign(N - 1, std::vector<T>(batch * D * L));
       trace->out_proj_in.assign(batch * D * L, T(0));
     }
-    for (index_t b = 0; b < batch; ++b) {
-      auto record = [&](std::vector<T>& to, const T* from, index_t count) {
-        std::copy_n(from, count, to.data() + b * count);
-      };
-      project_in(L, u.subspan(b * L * D, L * D), streams);
-      if (trace != nullptr) record(trace->in_proj, streams.data(), stream_elements);
-      short_conv(L, streams);
-      if (trace != nullptr) record(trace->short_conv, streams.data(), stream_elements);
-      mix(*filters, streams, ws.conv_, trace, b);
-      const span<const T> y = streams.subspan(N * D * L, D * L);
-      if (trace != nullptr) record(trace->out_proj_in, y.data(), D * L);
-      project_out(L, y, out.subspan(b * L * D, L * D));
-    }
+    for (index_t b = 0; b < batch; ++b)
+      forward_one(*filters, b, L, u, out, streams, ws.conv_, trace, no_recorder{});
   }
 
   // The stages forward() composes, one batch element at a time, public for
@@ -268,6 +262,14 @@ class hyena_operator : public uses_execution {
   /// so each step sweeps memory once. Split by channel across threads.
   void mix(const hyena_prepared_filters<T>& filters, span_arg<T> streams,
            fft_conv_workspace<T>& conv_ws, hyena_trace<T>* trace = nullptr, index_t trace_batch = 0) const {
+    mix(filters, streams, conv_ws, trace, trace_batch, no_recorder{});
+  }
+
+ private:
+  // mix() that also hands each gated row g_o[d][0..L) to record.gated(o, d, g).
+  template <class Recorder>
+  void mix(const hyena_prepared_filters<T>& filters, span<T> streams, fft_conv_workspace<T>& conv_ws,
+           hyena_trace<T>* trace, index_t trace_batch, Recorder&& record) const {
     const index_t D = w_.d_model, N = w_.order, L = filters.length;
     check_length(L, "mix");
     require_span("mix", "streams", streams.size(), w_.streams() * L, L);
@@ -295,7 +297,11 @@ class hyena_operator : public uses_execution {
           const T* x0d = x0 + d * L;
           const T skip = k.skip(d);
           detail::fft_conv_row(
-              k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
+              k, d, buffers,
+              [&](T* dst) {
+                for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t];
+                record.gated(o, d, static_cast<const T*>(dst), L);
+              },
               [&](const T* conv, const T* gated) {
                 if (gate_output)
                   for (index_t t = 0; t < L; ++t) vd[t] = (conv[t] + skip * gated[t]) * x0d[t];
@@ -312,6 +318,8 @@ class hyena_operator : public uses_execution {
     }
   }
 
+
+ public:
   /// Stage 7: out_b[t][e] = sum_d W_out[e][d] y[d][t] + b_out[e] for one batch
   /// element; y is [d_model][length] (the v stream after mix), out_b
   /// [length][d_model]. Fixed 256-step GEMM blocks, as in project_in.
@@ -340,7 +348,200 @@ class hyena_operator : public uses_execution {
     return out;
   }
 
+  // Step-by-step decoding (docs/online_conv.md): make_state, then prefill
+  // with the prompt, then one step per token. Outputs equal forward()'s on
+  // the whole sequence to rounding.
+
+  /// The long filters prepared for online convolution of up to `capacity`
+  /// tokens: O(capacity (M (E + R M) + (N-1) D M)) for the taps plus
+  /// O((N-1) D capacity log capacity) for their block spectra. Shared while
+  /// any state holds them: states of one capacity compute them once.
+  std::shared_ptr<const hyena_online_filters<T>> online_filters(index_t capacity) const {
+    check_length(capacity, "online_filters");
+    {
+      std::lock_guard<std::mutex> lock(cache_mutex_);
+      if (auto hit = online_cache_[capacity].lock()) return hit;
+    }
+    const step_filters<T> k = step_filters_at(capacity);
+    auto made = std::make_shared<hyena_online_filters<T>>();
+    made->capacity = capacity;
+    const index_t D = w_.d_model;
+    for (index_t o = 0; o < k.steps; ++o)
+      made->steps.emplace_back(D, capacity, span<const T>(k.filter(o), D * capacity), span<const T>(k.skips(o), D),
+                               options_.online, execution_);
+    std::shared_ptr<const hyena_online_filters<T>> shared = std::move(made);
+    std::lock_guard<std::mutex> lock(cache_mutex_);
+    auto& slot = online_cache_[capacity];
+    if (auto hit = slot.lock()) return hit;  // another thread made them meanwhile
+    slot = shared;
+    return shared;
+  }
+
+  /// A fresh decoding state for `batch` sequences of up to `capacity` tokens
+  /// (1 <= capacity <= max_length()). Its bytes() follow the formula in
+  /// decoder_state.hpp. Throws std::invalid_argument on zero sizes or a
+  /// capacity above max_length().
+  hyena_decoder_state<T> make_state(index_t batch, index_t capacity) const {
+    detail::require_positive(batch, "hyena_operator::make_state", "batch");
+    check_length(capacity, "make_state");
+    return hyena_decoder_state<T>(this, batch, capacity, online_filters(capacity), w_.d_model, w_.order,
+                                  w_.short_filter_size);
+  }
+
+  /// Runs the first `length` tokens of every sequence through forward()'s
+  /// FFT path and leaves `state` ready to step from there. u, out:
+  /// [batch][length][d_model], as forward(). length may be 0 (nothing to do).
+  /// Throws std::invalid_argument, leaving the state unchanged, for a state
+  /// from another operator or not fresh, length above its capacity, or spans
+  /// of the wrong size.
+  void prefill(hyena_decoder_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out) const {
+    check_state(state, "prefill");
+    if (state.position_ != 0)
+      detail::throw_invalid("hyena::hyena_operator::prefill: the state has taken ", state.position_,
+                            " tokens; a prefill starts from a fresh (reset) state");
+    if (length > state.capacity_)
+      detail::throw_invalid("hyena::hyena_operator::prefill: ", length, " tokens exceed the state's capacity ",
+                            state.capacity_);
+    const index_t B = state.batch_, D = w_.d_model, S = w_.streams(), K = w_.short_filter_size, L = length;
+    const index_t elements = detail::checked_mul(B, L, D, "batch*length*d_model");
+    detail::require_size(u.size(), elements, "hyena_operator::prefill", "u", "batch*length*d_model = ", B, "*", L, "*", D);
+    detail::require_size(out.size(), elements, "hyena_operator::prefill", "out", "batch*length*d_model = ", B, "*", L, "*", D);
+    if (L == 0) return;
+
+    const auto filters = prepared_filters(L);
+    hyena_workspace<T> ws;
+    ws.streams_.resize(S * L);
+    const span<T> streams(ws.streams_.data(), S * L);
+    for (index_t b = 0; b < B; ++b) {
+      prefill_recorder record{state, b, D, S, K};
+      forward_one(*filters, b, L, u, out, streams, ws.conv_, nullptr, record);
+    }
+    for (index_t o = 0; o + 1 < w_.order; ++o)
+      online_conv_settle(state.filters_->steps[o], state.mix_[o], L, execution_);
+    state.position_ = L;
+  }
+
+  /// Advances every sequence by one token: u_t, out_t: [batch][d_model],
+  /// the inputs and outputs at position(). O(B (N+1) D^2) for the
+  /// projections plus O(B (N-1) D log^2 capacity) amortised for the long
+  /// convolutions; allocates nothing after a state's first FFT block.
+  /// Throws std::invalid_argument, leaving the state unchanged, for a full
+  /// state, a state from another operator, or spans of the wrong size.
+  void step(hyena_decoder_state<T>& state, span_arg<const T> u_t, span_arg<T> out_t) const {
+    check_state(state, "step");
+    const index_t B = state.batch_, D = w_.d_model, S = w_.streams(), K = w_.short_filter_size, N = w_.order;
+    detail::require_size(u_t.size(), B * D, "hyena_operator::step", "u_t", "batch*d_model = ", B, "*", D);
+    detail::require_size(out_t.size(), B * D, "hyena_operator::step", "out_t", "batch*d_model = ", B, "*", D);
+    if (state.position_ >= state.capacity_)
+      detail::throw_invalid("hyena::hyena_operator::step: the state is full (capacity ", state.capacity_,
+                            " tokens taken)");
+
+    // p_t = W_in u_t + b_in for every sequence: one GEMM per fixed block of streams.
+    const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
+    const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
+    const Eigen::Map<const matrix> u(u_t.data(), Eigen::Index(D), Eigen::Index(B));
+    Eigen::Map<matrix> p(state.projected_.data(), Eigen::Index(S), Eigen::Index(B));
+    execution_.for_each_block(S, 256, [&](index_t r0, index_t n) {
+      p.middleRows(Eigen::Index(r0), Eigen::Index(n)).colwise() = b_in.segment(Eigen::Index(r0), Eigen::Index(n));
+      p.middleRows(Eigen::Index(r0), Eigen::Index(n)).noalias() += w_in.middleRows(Eigen::Index(r0), Eigen::Index(n)) * u;
+    });
+
+    // The short convolution over the carried K-1 inputs, then shift them.
+    for (index_t b = 0; b < B; ++b)
+      for (index_t c = 0; c < S; ++c) {
+        const T* w = w_.short_filter_weight.data() + c * K;
+        T* tail = state.short_tail_.data() + (b * S + c) * (K - 1);
+        T& pc = state.projected_[b * S + c];
+        T acc = w_.short_filter_bias[c];
+        for (index_t j = 0; j + 1 < K; ++j) acc += w[j] * tail[j];
+        acc += w[K - 1] * pc;
+        if (K > 1) {
+          std::copy(tail + 1, tail + K - 1, tail);
+          tail[K - 2] = pc;
+        }
+        pc = acc;
+      }
+
+    // v = k_o * (v x_{N-1-o}) + D_o (v x_{N-1-o}), gates last to first.
+    const T* s = state.projected_.data();
+    T* v = state.mixed_.data();
+    T* g = state.gated_.data();
+    for (index_t b = 0; b < B; ++b) std::copy_n(s + b * S + N * D, D, v + b * D);
+    for (index_t o = 0; o + 1 < N; ++o) {
+      for (index_t b = 0; b < B; ++b)
+        for (index_t d = 0; d < D; ++d) g[b * D + d] = v[b * D + d] * s[b * S + (N - 1 - o) * D + d];
+      online_conv_step(state.filters_->steps[o], state.mix_[o], span<const T>(g, B * D), span<T>(v, B * D),
+                       execution_);
+    }
+    for (index_t b = 0; b < B; ++b)
+      for (index_t d = 0; d < D; ++d) v[b * D + d] *= s[b * S + d];
+
+    // out_t = W_out y + b_out.
+    const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
+    const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
+    const Eigen::Map<const matrix> y(v, Eigen::Index(D), Eigen::Index(B));
+    Eigen::Map<matrix> o(out_t.data(), Eigen::Index(D), Eigen::Index(B));
+    execution_.for_each_block(D, 256, [&](index_t r0, index_t n) {
+      o.middleRows(Eigen::Index(r0), Eigen::Index(n)).colwise() = b_out.segment(Eigen::Index(r0), Eigen::Index(n));
+      o.middleRows(Eigen::Index(r0), Eigen::Index(n)).noalias() += w_out.middleRows(Eigen::Index(r0), Eigen::Index(n)) * y;
+    });
+    ++state.position_;
+  }
+
  private:
+
+  // forward()'s hooks: a plain forward records nothing.
+  struct no_recorder {
+    void projected(span<const T>, index_t) const noexcept {}
+    void gated(index_t, index_t, const T*, index_t) const noexcept {}
+  };
+
+  // prefill()'s hooks: the projection's last K-1 steps become the short
+  // convolution's past, each gated row the history of its online convolution
+  // (non-finite values as NaN, as online_conv_step stores them).
+  struct prefill_recorder {
+    hyena_decoder_state<T>& state;
+    index_t b, D, S, K;
+    void projected(span<const T> streams, index_t L) const {
+      for (index_t c = 0; c < S; ++c) {
+        T* tail = state.short_tail_.data() + (b * S + c) * (K - 1);
+        for (index_t j = 0; j + 1 < K; ++j) {
+          const index_t t = L + j;  // position L - (K-1) + j, shifted to stay unsigned
+          tail[j] = t >= K - 1 ? streams[c * L + t - (K - 1)] : T(0);
+        }
+      }
+    }
+    void gated(index_t o, index_t d, const T* g, index_t L) const {
+      std::transform(g, g + L, state.mix_[o].history_row(b * D + d), detail::nan_if_not_finite<T>);
+    }
+  };
+
+  // One batch element of forward(): u, out are the whole [B][L][D] spans.
+  template <class Recorder>
+  void forward_one(const hyena_prepared_filters<T>& filters, index_t b, index_t L, span<const T> u, span<T> out,
+                   span<T> streams, fft_conv_workspace<T>& conv_ws, hyena_trace<T>* trace,
+                   const Recorder& record) const {
+    const index_t D = w_.d_model, N = w_.order, stream_elements = w_.streams() * L;
+    auto copy_to_trace = [&](std::vector<T>& to, const T* from, index_t count) {
+      std::copy_n(from, count, to.data() + b * count);
+    };
+    project_in(L, u.subspan(b * L * D, L * D), streams);
+    record.projected(streams, L);
+    if (trace != nullptr) copy_to_trace(trace->in_proj, streams.data(), stream_elements);
+    short_conv(L, streams);
+    if (trace != nullptr) copy_to_trace(trace->short_conv, streams.data(), stream_elements);
+    mix(filters, streams, conv_ws, trace, b, record);
+    const span<const T> y = streams.subspan(N * D * L, D * L);
+    if (trace != nullptr) copy_to_trace(trace->out_proj_in, y.data(), D * L);
+    project_out(L, y, out.subspan(b * L * D, L * D));
+  }
+
+  void check_state(const hyena_decoder_state<T>& state, const char* what) const {
+    if (state.owner_ != this)
+      detail::throw_invalid("hyena::hyena_operator::", what,
+                            ": the state was made by another operator (use this operator's make_state)");
+  }
+
   // With EIGEN_USE_BLAS, Eigen hands products to an external BLAS, which
   // threads one large product itself (OpenBLAS: OPENBLAS_NUM_THREADS); GEMMs
   // issued from our own threads would only fight over its pool. Rounding is
@@ -392,6 +593,7 @@ class hyena_operator : public uses_execution {
   implicit_filter<T> filter_;
   mutable std::mutex cache_mutex_;
   mutable std::list<std::shared_ptr<const hyena_prepared_filters<T>>> cache_;
+  mutable std::map<index_t, std::weak_ptr<const hyena_online_filters<T>>> online_cache_;
 };
 
 }  // namespace hyena
