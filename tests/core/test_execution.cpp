@@ -1,7 +1,7 @@
-// The persistent thread pool and the execution context: every task runs
-// exactly once, nested and concurrent submissions finish, the first
-// exception reaches the caller, the thread count is capped by the work, and
-// the chunks a split makes depend only on (count, workers).
+// The execution context: the thread count is capped by the work, absurd
+// counts are rejected, the chunks a split makes depend only on (count,
+// workers), and work runs on the pool it is given. (The pool itself:
+// test_thread_pool.cpp.)
 #include <hyena/core/execution.hpp>
 #include <hyena/core/thread_pool.hpp>
 
@@ -17,54 +17,6 @@
 namespace {
 
 using hyena::index_t;
-
-TEST(ThreadPool, RunsEveryTaskExactlyOnce) {
-  hyena::thread_pool pool(3);
-  for (unsigned tasks : {1u, 2u, 3u, 7u, 64u}) {
-    std::vector<std::atomic<int>> runs(tasks);
-    pool.run(tasks, [&](unsigned i) { runs[i].fetch_add(1); });
-    for (unsigned i = 0; i < tasks; ++i) EXPECT_EQ(runs[i].load(), 1) << tasks << " tasks, task " << i;
-  }
-  EXPECT_GE(pool.size(), 64u);  // grew to run 64 at once, once
-}
-
-TEST(ThreadPool, NestedRunsFinish) {
-  hyena::thread_pool pool(2);
-  std::atomic<int> leaves{0};
-  pool.run(4, [&](unsigned) { pool.run(5, [&](unsigned) { leaves.fetch_add(1); }); });
-  EXPECT_EQ(leaves.load(), 20);
-}
-
-TEST(ThreadPool, ManyThreadsSubmittingAtOnce) {
-  hyena::thread_pool pool(2);
-  std::atomic<long> sum{0};
-  std::vector<std::thread> submitters;
-  for (int s = 0; s < 6; ++s)
-    submitters.emplace_back([&] {
-      for (int rep = 0; rep < 200; ++rep) pool.run(3, [&](unsigned i) { sum.fetch_add(long(i) + 1); });
-    });
-  for (auto& t : submitters) t.join();
-  EXPECT_EQ(sum.load(), 6L * 200 * (1 + 2 + 3));
-}
-
-TEST(ThreadPool, TheFirstExceptionReachesTheCallerAfterEveryTaskEnded) {
-  hyena::thread_pool pool(2);
-  std::atomic<int> finished{0};
-  try {
-    pool.run(6, [&](unsigned i) {
-      if (i == 4) throw std::runtime_error("task 4 failed");
-      finished.fetch_add(1);
-    });
-    FAIL() << "no exception";
-  } catch (const std::runtime_error& e) {
-    EXPECT_EQ(std::string(e.what()), "task 4 failed");
-  }
-  EXPECT_EQ(finished.load(), 5);
-  // The pool is still usable.
-  std::atomic<int> again{0};
-  pool.run(3, [&](unsigned) { again.fetch_add(1); });
-  EXPECT_EQ(again.load(), 3);
-}
 
 TEST(ExecutionContext, ThreadsAreCappedByTheWork) {
   const hyena::execution_context eight(8);
