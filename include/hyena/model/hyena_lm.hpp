@@ -156,6 +156,38 @@ struct hyena_lm_output {
   std::vector<T> logits;  ///< [B][L][V']
 };
 
+template <class T>
+class hyena_lm;
+
+/// The decoding state of `batch` sequences for one hyena_lm (made by its
+/// make_state()): one hyena_decoder_state per layer plus one token's
+/// activations. bytes() = sum of the layers' states (decoder_state.hpp) +
+/// sizeof(T) B (3 D + d_inner). Movable; one per decoding loop.
+template <class T>
+class hyena_lm_state {
+ public:
+  index_t batch() const noexcept { return batch_; }
+  index_t capacity() const noexcept { return capacity_; }
+  /// Tokens consumed so far.
+  index_t position() const noexcept { return layers_.front().position(); }
+  index_t bytes() const noexcept {
+    index_t total = (residual_.size() + normed_.size() + branch_.size() + act_.size()) * sizeof(T);
+    for (const auto& l : layers_) total += l.bytes();
+    return total;
+  }
+  void reset() {
+    for (auto& l : layers_) l.reset();
+  }
+
+ private:
+  friend class hyena_lm<T>;
+  hyena_lm_state() = default;
+  const void* owner_ = nullptr;
+  index_t batch_ = 0, capacity_ = 0;
+  std::vector<hyena_decoder_state<T>> layers_;
+  detail::aligned_vector<T> residual_, normed_, branch_, act_;  // [B][D] x3, [B][d_inner]
+};
+
 /// A Hyena language model, built once from its weights (the mixers' filters
 /// are prepared lazily per input length and cached, see hyena_operator).
 /// Immutable afterwards: every member function is const and thread-safe, each
@@ -239,21 +271,135 @@ class hyena_lm : public uses_execution {
     if (length > max_length_)
       detail::throw_invalid("hyena::hyena_lm::forward: input length ", length, " exceeds the model's max_length ",
                             max_length_, " (l_max of its filters; the reference fails on longer inputs)");
+    check_io("hyena_lm::forward", batch, length, ids, hidden, logits);
+    run_blocks(batch, length, ids, hidden, logits, ws, trace,
+               [&](index_t li, span<const T> normed, span<T> branch) {
+                 layers_[li].mixer->forward(batch, length, normed, branch, ws.mixer_);
+               });
+  }
+
+  /// As above with a temporary workspace; returns hidden states and logits.
+  hyena_lm_output<T> forward(index_t batch, index_t length, span<const std::int64_t> ids) const {
+    hyena_lm_output<T> out;
+    out.hidden.resize(detail::checked_mul(batch, length, d_model_, "batch*length*d_model"));
+    out.logits.resize(detail::checked_mul(batch, length, padded_vocab_, "batch*length*V'"));
+    hyena_lm_workspace<T> ws;
+    forward(batch, length, ids, out.hidden, out.logits, ws);
+    return out;
+  }
+
+  // Step-by-step decoding (docs/online_conv.md): make_state, prefill with
+  // the prompt, then one step per token; the outputs equal forward()'s on
+  // the whole sequence to rounding.
+
+  /// A fresh decoding state for `batch` sequences of up to `capacity`
+  /// tokens (1 <= capacity <= max_length()). Throws std::invalid_argument on
+  /// zero sizes or a capacity above max_length().
+  hyena_lm_state<T> make_state(index_t batch, index_t capacity) const {
+    detail::require_positive(batch, "hyena_lm::make_state", "batch");
+    detail::require_positive(capacity, "hyena_lm::make_state", "capacity");
+    if (capacity > max_length_)
+      detail::throw_invalid("hyena::hyena_lm::make_state: capacity ", capacity, " exceeds the model's max_length ",
+                            max_length_);
+    hyena_lm_state<T> state;
+    state.owner_ = this;
+    state.batch_ = batch;
+    state.capacity_ = capacity;
+    for (const auto& b : layers_) state.layers_.push_back(b.mixer->make_state(batch, capacity));
+    state.residual_.resize(batch * d_model_);
+    state.normed_.resize(batch * d_model_);
+    state.branch_.resize(batch * d_model_);
+    state.act_.resize(batch * max_inner_);
+    return state;
+  }
+
+  /// Runs the first `length` tokens of every sequence through the model as
+  /// forward() does (same outputs: ids [batch][length], hidden
+  /// [batch][length][d_model], logits [batch][length][V'] or empty) and
+  /// leaves `state` ready to step from there. Throws std::invalid_argument,
+  /// leaving the state unchanged, for a state from another model or not
+  /// fresh, length 0 or above its capacity, bad ids or spans of the wrong size.
+  void prefill(hyena_lm_state<T>& state, index_t length, span<const std::int64_t> ids, span_arg<T> hidden,
+               span_arg<T> logits, hyena_lm_workspace<T>& ws) const {
+    check_state(state, "prefill");
+    detail::require_positive(length, "hyena_lm::prefill", "length");
+    if (state.position() != 0)
+      detail::throw_invalid("hyena::hyena_lm::prefill: the state has taken ", state.position(),
+                            " tokens; a prefill starts from a fresh (reset) state");
+    if (length > state.capacity_)
+      detail::throw_invalid("hyena::hyena_lm::prefill: ", length, " tokens exceed the state's capacity ",
+                            state.capacity_);
+    check_io("hyena_lm::prefill", state.batch_, length, ids, hidden, logits);
+    run_blocks(state.batch_, length, ids, hidden, logits, ws, nullptr,
+               [&](index_t li, span<const T> normed, span<T> branch) {
+                 layers_[li].mixer->prefill(state.layers_[li], length, normed, branch);
+               });
+  }
+
+  /// Advances every sequence by one token: ids_t [batch] (the tokens at
+  /// position()), hidden_t [batch][d_model], logits_t [batch][V'] or empty.
+  /// O(n_layer B (D (3D + 2 d_inner) + (N-1) D log^2 capacity)) amortised,
+  /// plus O(B V' D) for the head; allocates nothing after the state's first
+  /// FFT blocks. Throws std::invalid_argument, leaving the state unchanged,
+  /// for a full state, a state from another model, an id outside the
+  /// embedding or spans of the wrong size.
+  void step(hyena_lm_state<T>& state, span<const std::int64_t> ids_t, span_arg<T> hidden_t,
+            span_arg<T> logits_t) const {
+    check_state(state, "step");
+    if (state.position() >= state.capacity_)
+      detail::throw_invalid("hyena::hyena_lm::step: the state is full (capacity ", state.capacity_,
+                            " tokens taken)");
+    const index_t B = state.batch_, D = d_model_;
+    check_io("hyena_lm::step", B, 1, ids_t, hidden_t, logits_t);
+    const span<T> r(state.residual_.data(), B * D), normed(state.normed_.data(), B * D),
+        branch(state.branch_.data(), B * D);
+    for (index_t b = 0; b < B; ++b)
+      std::copy_n(embeddings_.data() + static_cast<index_t>(ids_t[b]) * D, D, r.data() + b * D);
+    const double eps = options_.layer_norm_epsilon;
+    for (index_t li = 0; li < layers_.size(); ++li) {
+      const block_state& blk = layers_[li];
+      layer_norm<T>(B, D, r, blk.norm1.weight, blk.norm1.bias, eps, normed);
+      blk.mixer->step(state.layers_[li], normed, branch);
+      for (index_t i = 0; i < B * D; ++i) r[i] += branch[i];
+      layer_norm<T>(B, D, r, blk.norm2.weight, blk.norm2.bias, eps, normed);
+      feed_forward<T>(blk.mlp, B, normed, span<T>(state.act_.data(), B * blk.mlp.d_inner), branch, execution_);
+      for (index_t i = 0; i < B * D; ++i) r[i] += branch[i];
+    }
+    layer_norm<T>(B, D, r, final_norm_.weight, final_norm_.bias, eps, hidden_t);
+    if (!logits_t.empty()) lm_head(B, hidden_t, logits_t);
+  }
+
+ private:
+  // Sizes of ids, hidden and logits (may be empty) and the ids' range;
+  // `where` is "hyena_lm::<function>" (a literal: nothing is built unless a check fails).
+  void check_io(const char* where, index_t batch, index_t length, span<const std::int64_t> ids,
+                span<const T> hidden, span<const T> logits) const {
     const index_t D = d_model_, V = padded_vocab_;
     const index_t rows = detail::checked_mul(batch, length, "batch*length");
-    const index_t elements = detail::checked_mul(rows, D, "batch*length*d_model");
-    detail::require_size(ids.size(), rows, "hyena_lm::forward", "ids",
-                         "batch*length = ", batch, "*", length);
-    detail::require_size(hidden.size(), elements, "hyena_lm::forward", "hidden",
+    detail::require_size(ids.size(), rows, where, "ids", "batch*length = ", batch, "*", length);
+    detail::require_size(hidden.size(), detail::checked_mul(rows, D, "batch*length*d_model"), where, "hidden",
                          "batch*length*d_model = ", batch, "*", length, "*", D);
     if (!logits.empty())
-      detail::require_size(logits.size(), detail::checked_mul(rows, V, "batch*length*V'"), "hyena_lm::forward",
-                           "logits", "batch*length*V' = ", batch, "*", length, "*", V, " (or empty)");
+      detail::require_size(logits.size(), detail::checked_mul(rows, V, "batch*length*V'"), where, "logits",
+                           "batch*length*V' = ", batch, "*", length, "*", V, " (or empty)");
     for (index_t i = 0; i < rows; ++i)
       if (ids[i] < 0 || static_cast<std::uint64_t>(ids[i]) >= V)
-        detail::throw_invalid("hyena::hyena_lm::forward: token id ", ids[i], " at batch ", i / length, ", position ",
+        detail::throw_invalid("hyena::", where, ": token id ", ids[i], " at batch ", i / length, ", position ",
                               i % length, " is outside the embedding's rows [0, ", V, ")");
+  }
 
+  void check_state(const hyena_lm_state<T>& state, const char* function) const {
+    if (state.owner_ != this)
+      detail::throw_invalid("hyena::hyena_lm::", function,
+                            ": the state was made by another model (use this model's make_state)");
+  }
+
+  // The blocks of forward() and prefill(); mix(li, normed, branch) runs layer li's mixer.
+  template <class Mix>
+  void run_blocks(index_t batch, index_t length, span<const std::int64_t> ids, span<T> hidden, span<T> logits,
+                  hyena_lm_workspace<T>& ws, hyena_lm_trace<T>* trace, Mix&& mix) const {
+    const index_t D = d_model_;
+    const index_t rows = batch * length, elements = rows * D;
     ws.residual_.resize(elements);
     ws.normed_.resize(elements);
     ws.branch_.resize(elements);
@@ -277,7 +423,7 @@ class hyena_lm : public uses_execution {
       const span<T> act(ws.hidden_.data(), rows * b.mlp.d_inner);
       layer_norm<T>(rows, D, r, b.norm1.weight, b.norm1.bias, eps, normed);
       if (trace != nullptr) trace->layers[li].mixer_in = copy(normed);
-      b.mixer->forward(batch, length, normed, branch, ws.mixer_);
+      mix(li, normed, branch);
       if (trace != nullptr) trace->layers[li].mixer_out = copy(branch);
       add(r, branch);
       if (trace != nullptr) trace->layers[li].residual_mid = copy(r);
@@ -295,15 +441,7 @@ class hyena_lm : public uses_execution {
     if (!logits.empty()) lm_head(rows, hidden, logits);
   }
 
-  /// As above with a temporary workspace; returns hidden states and logits.
-  hyena_lm_output<T> forward(index_t batch, index_t length, span<const std::int64_t> ids) const {
-    hyena_lm_output<T> out;
-    out.hidden.resize(detail::checked_mul(batch, length, d_model_, "batch*length*d_model"));
-    out.logits.resize(detail::checked_mul(batch, length, padded_vocab_, "batch*length*V'"));
-    hyena_lm_workspace<T> ws;
-    forward(batch, length, ids, out.hidden, out.logits, ws);
-    return out;
-  }
+ public:
 
   /// logits = hidden E^T for `rows` rows: hidden [rows][D], logits [rows][V'].
   /// O(rows V' D), in fixed blocks of rows over execution()'s threads.

@@ -97,13 +97,13 @@ std::int64_t sample_token(span_arg<const T> logits, const sampling_options& opti
 
 /// Continues `prompt` by `new_tokens` tokens, each drawn with sample_token
 /// from the logits at the last position (options.vocab_limit 0 means
-/// model.vocab_size()). Returns the new tokens only. Every step runs the
-/// whole prefix through the model again: O(new_tokens) forward calls of up
-/// to prompt + new_tokens positions (Hyena's long convolutions have no
-/// cheap incremental form without a recurrent distillation).
-/// Deterministic for a seed. Thread-safe (the model is const).
-/// Throws std::invalid_argument for an empty prompt, prompt.size() +
-/// new_tokens > model.max_length(), ids outside the embedding, or bad options.
+/// model.vocab_size()). Returns the new tokens only. The prompt goes through
+/// the model once (prefill), then each token is one decoding step:
+/// O(prompt log prompt) + O(new_tokens log^2 length) for the long
+/// convolutions (docs/online_conv.md). Deterministic for a seed. Thread-safe
+/// (the model is const). Throws std::invalid_argument for an empty prompt,
+/// prompt.size() + new_tokens > model.max_length(), ids outside the
+/// embedding, or bad options.
 template <class T>
 std::vector<std::int64_t> generate(const hyena_lm<T>& model, span<const std::int64_t> prompt, index_t new_tokens,
                                    const sampling_options& options, std::uint64_t seed) {
@@ -112,22 +112,25 @@ std::vector<std::int64_t> generate(const hyena_lm<T>& model, span<const std::int
   if (new_tokens > model.max_length() || prompt.size() > model.max_length() - new_tokens)
     detail::throw_invalid("hyena::generate: the prompt's ", prompt.size(), " tokens plus ", new_tokens,
                           " new ones exceed the model's max_length ", model.max_length());
-  sampling_options step = options;
-  if (step.vocab_limit == 0) step.vocab_limit = model.vocab_size();
+  sampling_options sampling = options;
+  if (sampling.vocab_limit == 0) sampling.vocab_limit = model.vocab_size();
+  if (new_tokens == 0) return {};
   std::mt19937_64 rng(seed);
-  std::vector<std::int64_t> sequence(prompt.begin(), prompt.end());
-  sequence.reserve(prompt.size() + new_tokens);
-  const index_t D = model.d_model(), V = model.padded_vocab_size();
-  std::vector<T> hidden(detail::checked_mul(prompt.size() + new_tokens, D, "length*d_model")), logits(V);
+  const index_t P = prompt.size(), D = model.d_model(), V = model.padded_vocab_size();
+  // The last new token is never fed back: P + new_tokens - 1 positions.
+  auto state = model.make_state(1, P + new_tokens - 1);
+  std::vector<T> hidden(detail::checked_mul(P, D, "length*d_model")), logits(V);
   hyena_lm_workspace<T> ws;
+  model.prefill(state, P, prompt, hidden, span<T>(), ws);
+  model.lm_head(1, span<const T>(hidden.data() + (P - 1) * D, D), logits);
+  std::vector<std::int64_t> tokens;
+  tokens.reserve(new_tokens);
   for (index_t k = 0; k < new_tokens; ++k) {
-    const index_t L = sequence.size();
-    const span<T> h(hidden.data(), L * D);
-    model.forward(1, L, sequence, h, span<T>(), ws);
-    model.lm_head(1, span<const T>(h.data() + (L - 1) * D, D), logits);
-    sequence.push_back(sample_token<T>(logits, step, rng));
+    tokens.push_back(sample_token<T>(logits, sampling, rng));
+    if (k + 1 < new_tokens)
+      model.step(state, span<const std::int64_t>(&tokens.back(), 1), span<T>(hidden.data(), D), logits);
   }
-  return std::vector<std::int64_t>(sequence.begin() + static_cast<std::ptrdiff_t>(prompt.size()), sequence.end());
+  return tokens;
 }
 
 }  // namespace hyena

@@ -1,0 +1,170 @@
+// Step-by-step decoding of the language model (make_state, prefill, step)
+// against the exact model and against forward() over the whole sequence.
+#include <hyena/model/hyena_lm.hpp>
+#include <hyena/model/sampling.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "support/expect_error.hpp"
+#include "support/naive_lm.hpp"
+#include "support/numerics.hpp"
+
+namespace {
+
+using hyena::index_t;
+using hyena::test::expect_error_within;
+using hyena::test::expect_invalid;
+using hyena::test::relative_l2_error;
+
+template <class T>
+class HyenaLmDecoding : public ::testing::Test {};
+using Precisions = ::testing::Types<float, double>;
+TYPED_TEST_SUITE(HyenaLmDecoding, Precisions);
+
+std::vector<std::int64_t> random_ids(index_t n, index_t vocab, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<std::int64_t> dist(0, std::int64_t(vocab) - 1);
+  std::vector<std::int64_t> ids(n);
+  for (auto& id : ids) id = dist(gen);
+  return ids;
+}
+
+// Per step, against the exact model. The LayerNorms re-normalise every
+// block's output, so errors neither compound nor grow with the length here:
+// each block adds a few u of its own (measured per block: 2.4u float, 3.3u
+// double, L <= 97, n_layer 2). Model: 4u per block; allowed: 3x the model.
+template <class T>
+double lm_decode_tolerance(index_t n_layer) {
+  return 3.0 * 4.0 * double(n_layer) * hyena::test::unit_roundoff<T>();
+}
+
+struct decoded {
+  template <class T>
+  decoded(std::vector<T> h, std::vector<T> l) : hidden(h.begin(), h.end()), logits(l.begin(), l.end()) {}
+  std::vector<double> hidden, logits;
+};
+
+// Prefill `prefill` tokens (0: none), step the rest; hidden [B][L][D] and
+// logits [B][L][V] of every position.
+template <class T>
+decoded decode(const hyena::hyena_lm<T>& model, index_t B, index_t L, const std::vector<std::int64_t>& ids,
+               index_t prefill) {
+  const index_t D = model.d_model(), V = model.padded_vocab_size();
+  auto state = model.make_state(B, L);
+  std::vector<T> hidden(B * L * D), logits(B * L * V);
+  if (prefill > 0) {
+    std::vector<std::int64_t> head(B * prefill);
+    for (index_t b = 0; b < B; ++b)
+      std::copy_n(ids.data() + b * L, prefill, head.data() + b * prefill);
+    std::vector<T> h(B * prefill * D), l(B * prefill * V);
+    hyena::hyena_lm_workspace<T> ws;
+    model.prefill(state, prefill, head, h, l, ws);
+    for (index_t b = 0; b < B; ++b) {
+      std::copy_n(h.data() + b * prefill * D, prefill * D, hidden.data() + b * L * D);
+      std::copy_n(l.data() + b * prefill * V, prefill * V, logits.data() + b * L * V);
+    }
+  }
+  EXPECT_EQ(state.position(), prefill);
+  std::vector<std::int64_t> ids_t(B);
+  std::vector<T> h(B * D), l(B * V);
+  for (index_t t = prefill; t < L; ++t) {
+    for (index_t b = 0; b < B; ++b) ids_t[b] = ids[b * L + t];
+    model.step(state, ids_t, h, l);
+    for (index_t b = 0; b < B; ++b) {
+      std::copy_n(h.data() + b * D, D, hidden.data() + (b * L + t) * D);
+      std::copy_n(l.data() + b * V, V, logits.data() + (b * L + t) * V);
+    }
+  }
+  return decoded(hidden, logits);
+}
+
+// Worst relative L2 error over steps t >= first (all sequences together).
+double worst_step_error(const std::vector<double>& a, const std::vector<double>& ref, index_t B, index_t L,
+                        index_t width, index_t first) {
+  double worst = 0;
+  for (index_t t = first; t < L; ++t) {
+    std::vector<double> x, y;
+    for (index_t b = 0; b < B; ++b)
+      for (index_t i = 0; i < width; ++i) {
+        x.push_back(a[(b * L + t) * width + i]);
+        y.push_back(ref[(b * L + t) * width + i]);
+      }
+    worst = std::max(worst, relative_l2_error(x, y));
+  }
+  return worst;
+}
+
+TYPED_TEST(HyenaLmDecoding, StepsMatchTheExactModelAndForward) {
+  using T = TypeParam;
+  const index_t n_layer = 2, D = 16, H = 32, V = 16, B = 2;
+  for (const index_t L : {1, 2, 31, 97}) {
+    const auto weights = hyena::test::random_lm_weights<T>(n_layer, D, H, V, 97, std::uint64_t(L));
+    const hyena::hyena_lm<T> model(weights);
+    const auto ids = random_ids(B * L, V, std::uint32_t(L + 1));
+    const auto exact = hyena::test::naive_lm_forward(hyena::test::to_double(weights), B, L, ids, 0.05, 1e-5, false);
+    const auto full = model.forward(B, L, ids);
+    for (const index_t prefill : {index_t(0), index_t(1), L / 2, L - 1}) {
+      const auto out = decode(model, B, L, ids, prefill);
+      std::ostringstream at;
+      at << (sizeof(T) == 4 ? "float" : "double") << " L=" << L << " prefill=" << prefill;
+      const double tol = lm_decode_tolerance<T>(n_layer);
+      expect_error_within(worst_step_error(out.hidden, exact.hidden, B, L, D, prefill), tol, at.str() + " hidden");
+      expect_error_within(worst_step_error(out.logits, exact.logits, B, L, V, prefill), tol, at.str() + " logits");
+      expect_error_within(relative_l2_error(out.logits, full.logits), 2 * tol, at.str() + " logits vs forward");
+    }
+  }
+}
+
+TYPED_TEST(HyenaLmDecoding, GreedyGenerationEqualsRecomputingThePrefix) {
+  using T = TypeParam;
+  const index_t D = 8, V = 16, l_max = 64;
+  hyena::hyena_lm_options options;
+  options.vocab_size = 12;
+  const hyena::hyena_lm<T> model(hyena::test::random_lm_weights<T>(2, D, 16, V, l_max, 21), options);
+  const std::vector<std::int64_t> prompt = {7, 8, 9, 10, 7, 11, 7};
+  hyena::sampling_options greedy;
+  greedy.temperature = 0;
+  const auto tokens = hyena::generate(model, prompt, 40, greedy, 0);
+  ASSERT_EQ(tokens.size(), 40u);
+  // The recompute path: the whole prefix through forward() for every token.
+  std::vector<std::int64_t> seq = prompt;
+  for (index_t k = 0; k < tokens.size(); ++k) {
+    const auto out = model.forward(1, seq.size(), seq);
+    const auto last = out.logits.begin() + std::ptrdiff_t((seq.size() - 1) * V);
+    ASSERT_EQ(tokens[k], std::max_element(last, last + 12) - last) << "token " << k;
+    seq.push_back(tokens[k]);
+  }
+}
+
+TYPED_TEST(HyenaLmDecoding, BadInputIsRejectedAndLeavesTheStateUnchanged) {
+  using T = TypeParam;
+  const index_t D = 8, V = 16, l_max = 12;
+  const hyena::hyena_lm<T> model(hyena::test::random_lm_weights<T>(1, D, 16, V, l_max, 31));
+  const hyena::hyena_lm<T> other(hyena::test::random_lm_weights<T>(1, D, 16, V, l_max, 32));
+  expect_invalid([&] { model.make_state(1, l_max + 1); }, {"make_state", "13", "max_length 12"});
+  auto state = model.make_state(2, 3);
+  std::vector<std::int64_t> ids = {1, 2};
+  std::vector<T> h(2 * D), l(2 * V);
+  expect_invalid([&] { other.step(state, ids, h, l); }, {"step", "another model"});
+  std::vector<std::int64_t> bad = {1, 16};
+  expect_invalid([&] { model.step(state, bad, h, l); }, {"token id 16", "batch 1"});
+  std::vector<T> short_h(D);
+  expect_invalid([&] { model.step(state, ids, short_h, l); }, {"hidden", "batch*length*d_model = 2*1*8"});
+  hyena::hyena_lm_workspace<T> ws;
+  std::vector<std::int64_t> four(8, 1);
+  std::vector<T> h4(8 * D);
+  expect_invalid([&] { model.prefill(state, 4, four, h4, {}, ws); }, {"4 tokens", "capacity 3"});
+  EXPECT_EQ(state.position(), 0u);
+  for (int i = 0; i < 3; ++i) model.step(state, ids, h, l);
+  expect_invalid([&] { model.step(state, ids, h, l); }, {"full", "capacity 3"});
+  EXPECT_EQ(state.position(), 3u);
+  expect_invalid([&] { model.prefill(state, 1, ids, h, {}, ws); }, {"fresh", "3 tokens"});
+}
+
+}  // namespace
