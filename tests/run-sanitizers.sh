@@ -23,10 +23,11 @@ cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA
       -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF
 # test_concurrency covers the operator used from many threads; the others
 # their own shared plans, filters and attention splits (each attention core's
-# file and the layer's; the filter below keeps their run to the thread tests).
+# file and the layer's), and the decoders' channel splits; the filter below
+# keeps their run to the thread tests.
 concurrent=(test_concurrency test_thread_pool test_execution test_fft_plan test_fft_conv
             test_softmax_attention test_tiled_attention test_linear_attention test_local_attention
-            test_attention_layer test_hyena_operator test_hyena_lm)
+            test_attention_layer test_hyena_operator test_hyena_lm test_online_conv test_decoder_state)
 cmake --build "$tsan" -j"$jobs" --target "${concurrent[@]}"
 for t in "${concurrent[@]}"; do
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \

@@ -29,15 +29,14 @@ using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(OnlineConv, Precisions);
 
 // Error of the online convolution against the exact one. Each output sums
-// the direct term and at most log2(L) block contributions; a block of U
-// samples is an FFT convolution of size 2U, whose relative L2 error is that
-// of the FFT convolution at that size (fft_tolerance). The blocks' errors are
-// independent, so they add in quadrature and stay below the largest one
-// times sqrt(#blocks); the bound below uses the largest FFT, 2*capacity,
-// times a factor 2 for that sum (measured: see HYENA_PRINT_ERRORS output).
+// the current term and at most log2(L) block contributions; a block of U
+// samples is an FFT convolution of size 2U (error fft_conv_error(2U)) or,
+// below direct_below, a dot product of U terms (a few u). The blocks'
+// errors are independent and the largest FFT dominates: model
+// fft_conv_error(2*capacity), tolerance 4x the model.
 template <class T>
 double online_tolerance(index_t capacity) {
-  return 2.0 * hyena::test::fft_tolerance<T>(static_cast<std::size_t>(2 * capacity));
+  return 4.0 * hyena::test::fft_conv_error<T>(static_cast<std::size_t>(2 * capacity));
 }
 
 // Decaying random filters, as Hyena's windowed ones.
@@ -86,7 +85,7 @@ TYPED_TEST(OnlineConv, StepsMatchTheDirectConvolution) {
   using T = TypeParam;
   const index_t B = 2, C = 3;
   for (const index_t L : {1, 2, 3, 7, 64, 97, 1000, 4097})
-    for (const index_t direct_below : {1, 8, 64, 8192}) {
+    for (const index_t direct_below : {1, 8, 64, 256}) {
       const auto k = decaying_filters<T>(C, L, 11);
       const auto skip = random_vector<T>(C, 12);
       const auto x = random_vector<T>(B * C * L, 13);
