@@ -4,4 +4,5 @@
 #include "operator/decoder_state.hpp"
 #include "operator/hyena_operator.hpp"
 #include "operator/state_dict.hpp"
+#include "operator/step_filters.hpp"
 #include "operator/weights.hpp"

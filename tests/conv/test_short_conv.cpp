@@ -89,4 +89,32 @@ TEST(ShortConv, RejectsBadInput) {
   EXPECT_THROW(hyena::short_causal_conv<float>(w, {}, 3, {1, 0, 6}, u, y), std::invalid_argument);
 }
 
+// Stepping one time step at a time (after remembering a prefix) gives the
+// very same numbers as the whole-row convolution: same products, same order.
+TEST(ShortConvState, StepsEqualTheWholeRowConvolutionExactly) {
+  const index_t B = 2, C = 3, L = 11;
+  for (const index_t K : {1, 2, 3, 4})
+    for (const index_t prefix : {index_t(0), index_t(1), index_t(5), L}) {
+      const auto w = hyena::test::random_vector<float>(C * K, 1);
+      const auto bias = hyena::test::random_vector<float>(C, 2);
+      const auto u = hyena::test::random_vector<float>(B * C * L, 3);
+      std::vector<float> whole(u.size());
+      hyena::short_causal_conv<float>(w, bias, K, {B, C, L}, u, whole);
+      hyena::short_conv_state<float> state(B, C, K);
+      EXPECT_EQ(state.bytes(), B * C * (K - 1) * sizeof(float));
+      for (index_t r = 0; r < B * C; ++r) state.remember(r, u.data() + r * L, prefix);
+      for (index_t t = prefix; t < L; ++t)
+        for (index_t r = 0; r < B * C; ++r) {
+          const index_t c = r % C;
+          ASSERT_EQ(state.step(r, w.data() + c * K, bias[c], u[r * L + t]), whole[r * L + t])
+              << "K=" << K << " prefix=" << prefix << " row " << r << " t=" << t;
+        }
+    }
+}
+
+TEST(ShortConvState, RejectsZeroSizes) {
+  EXPECT_THROW(hyena::short_conv_state<float>(0, 3, 3), std::invalid_argument);
+  EXPECT_THROW(hyena::short_conv_state<float>(1, 3, 0), std::invalid_argument);
+}
+
 }  // namespace

@@ -72,4 +72,52 @@ void short_causal_conv(span_arg<const T> weight,
   }
 }
 
+/// The past a step-by-step short convolution carries: the last K-1 inputs
+/// of every row (zeros before t = 0), oldest first. batch*channels*(K-1)
+/// values (bytes()).
+template <class T>
+class short_conv_state {
+ public:
+  short_conv_state(index_t batch, index_t channels, index_t kernel_size)
+      : rows_(detail::checked_mul(batch, channels, "batch*channels")), kernel_size_(kernel_size) {
+    detail::require_positive(batch, "short_conv_state", "batch");
+    detail::require_positive(channels, "short_conv_state", "channels");
+    detail::require_positive(kernel_size, "short_conv_state", "kernel_size");
+    tail_.assign(detail::checked_mul(rows_, kernel_size - 1, "rows*(kernel_size-1)"), T(0));
+  }
+  index_t rows() const noexcept { return rows_; }
+  index_t kernel_size() const noexcept { return kernel_size_; }
+  index_t bytes() const noexcept { return tail_.size() * sizeof(T); }
+  void reset() { std::fill(tail_.begin(), tail_.end(), T(0)); }
+
+  /// Row `row` has seen x[0 .. length): keep its last K-1 values (zeros
+  /// where length < K-1), as `length` steps would have.
+  void remember(index_t row, const T* x, index_t length) noexcept {
+    T* tail = tail_.data() + row * (kernel_size_ - 1);
+    for (index_t j = 0; j + 1 < kernel_size_; ++j) {
+      const index_t t = length + j;  // time length-(K-1)+j, shifted to stay unsigned
+      tail[j] = t >= kernel_size_ - 1 ? x[t - (kernel_size_ - 1)] : T(0);
+    }
+  }
+
+  /// One step of row `row` with the current input x: returns
+  /// bias + sum_j w[j] * (the K-1 inputs before, then x), summed in the order
+  /// short_causal_conv sums, and moves x into the past.
+  T step(index_t row, const T* w, T bias, T x) noexcept {
+    T* tail = tail_.data() + row * (kernel_size_ - 1);
+    T acc = bias;
+    for (index_t j = 0; j + 1 < kernel_size_; ++j) acc += w[j] * tail[j];
+    acc += w[kernel_size_ - 1] * x;
+    if (kernel_size_ > 1) {
+      std::copy(tail + 1, tail + kernel_size_ - 1, tail);
+      tail[kernel_size_ - 2] = x;
+    }
+    return acc;
+  }
+
+ private:
+  index_t rows_, kernel_size_;
+  std::vector<T> tail_;
+};
+
 }  // namespace hyena

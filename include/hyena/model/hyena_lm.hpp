@@ -166,14 +166,15 @@ class hyena_lm;
 template <class T>
 class hyena_lm_state {
  public:
-  index_t batch() const noexcept { return batch_; }
-  index_t capacity() const noexcept { return capacity_; }
+  // Every layer's state has the same batch, capacity and position: the first says them.
+  index_t batch() const noexcept { return layers_.front().batch(); }
+  index_t capacity() const noexcept { return layers_.front().capacity(); }
   /// Tokens consumed so far.
   index_t position() const noexcept { return layers_.front().position(); }
   index_t bytes() const noexcept {
-    index_t total = (residual_.size() + normed_.size() + branch_.size() + act_.size()) * sizeof(T);
+    index_t total = 0;
     for (const auto& l : layers_) total += l.bytes();
-    return total;
+    return total + (residual_.size() + normed_.size() + branch_.size() + act_.size()) * sizeof(T);
   }
   void reset() {
     for (auto& l : layers_) l.reset();
@@ -183,7 +184,6 @@ class hyena_lm_state {
   friend class hyena_lm<T>;
   hyena_lm_state() = default;
   const void* owner_ = nullptr;
-  index_t batch_ = 0, capacity_ = 0;
   std::vector<hyena_decoder_state<T>> layers_;
   detail::aligned_vector<T> residual_, normed_, branch_, act_;  // [B][D] x3, [B][d_inner]
 };
@@ -303,8 +303,6 @@ class hyena_lm : public uses_execution {
                             max_length_);
     hyena_lm_state<T> state;
     state.owner_ = this;
-    state.batch_ = batch;
-    state.capacity_ = capacity;
     for (const auto& b : layers_) state.layers_.push_back(b.mixer->make_state(batch, capacity));
     state.residual_.resize(batch * d_model_);
     state.normed_.resize(batch * d_model_);
@@ -326,11 +324,11 @@ class hyena_lm : public uses_execution {
     if (state.position() != 0)
       detail::throw_invalid("hyena::hyena_lm::prefill: the state has taken ", state.position(),
                             " tokens; a prefill starts from a fresh (reset) state");
-    if (length > state.capacity_)
+    if (length > state.capacity())
       detail::throw_invalid("hyena::hyena_lm::prefill: ", length, " tokens exceed the state's capacity ",
-                            state.capacity_);
-    check_io("hyena_lm::prefill", state.batch_, length, ids, hidden, logits);
-    run_blocks(state.batch_, length, ids, hidden, logits, ws, nullptr,
+                            state.capacity());
+    check_io("hyena_lm::prefill", state.batch(), length, ids, hidden, logits);
+    run_blocks(state.batch(), length, ids, hidden, logits, ws, nullptr,
                [&](index_t li, span<const T> normed, span<T> branch) {
                  layers_[li].mixer->prefill(state.layers_[li], length, normed, branch);
                });
@@ -346,10 +344,10 @@ class hyena_lm : public uses_execution {
   void step(hyena_lm_state<T>& state, span<const std::int64_t> ids_t, span_arg<T> hidden_t,
             span_arg<T> logits_t) const {
     check_state(state, "step");
-    if (state.position() >= state.capacity_)
-      detail::throw_invalid("hyena::hyena_lm::step: the state is full (capacity ", state.capacity_,
+    if (state.position() >= state.capacity())
+      detail::throw_invalid("hyena::hyena_lm::step: the state is full (capacity ", state.capacity(),
                             " tokens taken)");
-    const index_t B = state.batch_, D = d_model_;
+    const index_t B = state.batch(), D = d_model_;
     check_io("hyena_lm::step", B, 1, ids_t, hidden_t, logits_t);
     const span<T> r(state.residual_.data(), B * D), normed(state.normed_.data(), B * D),
         branch(state.branch_.data(), B * D);

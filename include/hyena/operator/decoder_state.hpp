@@ -12,31 +12,20 @@
 // of one capacity.
 #pragma once
 
+#include <algorithm>
 #include <memory>
 #include <vector>
 
 #include "../conv/online_conv.hpp"
+#include "../conv/short_conv.hpp"
 #include "../core/config.hpp"
 #include "../detail/aligned_allocator.hpp"
+#include "step_filters.hpp"
 
 namespace hyena {
 
 template <class T>
 class hyena_operator;
-
-/// The long filters of every step prepared for online convolution of up to
-/// `capacity` tokens. Immutable; shared by the states of one capacity.
-template <class T>
-struct hyena_online_filters {
-  index_t capacity = 0;
-  std::vector<online_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
-
-  index_t bytes() const noexcept {
-    index_t total = 0;
-    for (const auto& s : steps) total += s.bytes();
-    return total;
-  }
-};
 
 /// The decoding state of `batch` sequences for one hyena_operator, made by
 /// its make_state(): fill it with prefill(), advance it with step(). Only
@@ -53,7 +42,7 @@ class hyena_decoder_state {
   /// Bytes this state holds (see the formula at the top of this header);
   /// the shared online filters are not counted (filter_bytes()).
   index_t bytes() const noexcept {
-    index_t total = (short_tail_.size() + projected_.size() + gated_.size() + mixed_.size()) * sizeof(T);
+    index_t total = short_.bytes() + (projected_.size() + gated_.size() + mixed_.size()) * sizeof(T);
     for (const auto& s : mix_) total += s.bytes();
     return total;
   }
@@ -61,7 +50,7 @@ class hyena_decoder_state {
   index_t filter_bytes() const noexcept { return filters_->bytes(); }
   /// Back to position 0, keeping the memory.
   void reset() {
-    std::fill(short_tail_.begin(), short_tail_.end(), T(0));
+    short_.reset();
     for (auto& s : mix_) s.reset();
     position_ = 0;
   }
@@ -71,9 +60,12 @@ class hyena_decoder_state {
   hyena_decoder_state(const void* owner, index_t batch, index_t capacity,
                       std::shared_ptr<const hyena_online_filters<T>> filters, index_t d_model, index_t order,
                       index_t kernel_size)
-      : owner_(owner), batch_(batch), capacity_(capacity), filters_(std::move(filters)) {
+      : owner_(owner),
+        batch_(batch),
+        capacity_(capacity),
+        filters_(std::move(filters)),
+        short_(batch, (order + 1) * d_model, kernel_size) {
     const index_t S = (order + 1) * d_model;
-    short_tail_.assign(batch * S * (kernel_size - 1), T(0));
     for (index_t o = 0; o + 1 < order; ++o) mix_.emplace_back(batch, d_model, capacity);
     projected_.resize(batch * S);
     gated_.resize(batch * d_model);
@@ -83,7 +75,7 @@ class hyena_decoder_state {
   const void* owner_;
   index_t batch_, capacity_, position_ = 0;
   std::shared_ptr<const hyena_online_filters<T>> filters_;
-  std::vector<T> short_tail_;               // [B][S][K-1]: p at t-K+1 .. t-1, oldest first
+  short_conv_state<T> short_;               // rows b*S + c: p at t-K+1 .. t-1
   std::vector<online_conv_state<T>> mix_;   // [N-1], rows b*D + d
   detail::aligned_vector<T> projected_;     // [B][S]: p_t, then the short conv's output
   detail::aligned_vector<T> gated_, mixed_; // [B][D]: g = v x, and v

@@ -28,6 +28,7 @@
 #include "../conv/fft_conv.hpp"
 #include "../conv/online_conv.hpp"
 #include "decoder_state.hpp"
+#include "step_filters.hpp"
 #include "../fft/plan.hpp"
 #include "weights.hpp"
 #include "../filter/implicit_filter.hpp"
@@ -49,19 +50,6 @@ struct hyena_options {
   index_t filter_cache_capacity = 4;
   /// Step-by-step decoding (make_state): the direct/FFT block crossover.
   online_conv_options online;
-};
-
-/// The long filters of every step, prepared for FFT convolution at one length.
-template <class T>
-struct hyena_prepared_filters {
-  index_t length = 0;
-  std::vector<fft_filter<T>> steps;  ///< steps[o]: k_o and skip D_o
-
-  index_t bytes() const noexcept {
-    index_t total = 0;
-    for (const auto& s : steps) total += s.bytes();
-    return total;
-  }
 };
 
 /// Optional copies of every intermediate stage of a forward call, for
@@ -364,7 +352,7 @@ class hyena_operator : public uses_execution {
     }
     const step_filters<T> k = step_filters_at(capacity);
     auto made = std::make_shared<hyena_online_filters<T>>();
-    made->capacity = capacity;
+    made->length = capacity;
     const index_t D = w_.d_model;
     for (index_t o = 0; o < k.steps; ++o)
       made->steps.emplace_back(D, capacity, span<const T>(k.filter(o), D * capacity), span<const T>(k.skips(o), D),
@@ -402,7 +390,7 @@ class hyena_operator : public uses_execution {
     if (length > state.capacity_)
       detail::throw_invalid("hyena::hyena_operator::prefill: ", length, " tokens exceed the state's capacity ",
                             state.capacity_);
-    const index_t B = state.batch_, D = w_.d_model, S = w_.streams(), K = w_.short_filter_size, L = length;
+    const index_t B = state.batch_, D = w_.d_model, S = w_.streams(), L = length;
     const index_t elements = detail::checked_mul(B, L, D, "batch*length*d_model");
     detail::require_size(u.size(), elements, "hyena_operator::prefill", "u", "batch*length*d_model = ", B, "*", L, "*", D);
     detail::require_size(out.size(), elements, "hyena_operator::prefill", "out", "batch*length*d_model = ", B, "*", L, "*", D);
@@ -413,7 +401,7 @@ class hyena_operator : public uses_execution {
     ws.streams_.resize(S * L);
     const span<T> streams(ws.streams_.data(), S * L);
     for (index_t b = 0; b < B; ++b) {
-      prefill_recorder record{state, b, D, S, K};
+      prefill_recorder record{state, b, D, S};
       forward_one(*filters, b, L, u, out, streams, ws.conv_, nullptr, record);
     }
     for (index_t o = 0; o + 1 < w_.order; ++o)
@@ -446,20 +434,11 @@ class hyena_operator : public uses_execution {
       p.middleRows(Eigen::Index(r0), Eigen::Index(n)).noalias() += w_in.middleRows(Eigen::Index(r0), Eigen::Index(n)) * u;
     });
 
-    // The short convolution over the carried K-1 inputs, then shift them.
+    // The short convolution over the carried K-1 inputs.
     for (index_t b = 0; b < B; ++b)
       for (index_t c = 0; c < S; ++c) {
-        const T* w = w_.short_filter_weight.data() + c * K;
-        T* tail = state.short_tail_.data() + (b * S + c) * (K - 1);
         T& pc = state.projected_[b * S + c];
-        T acc = w_.short_filter_bias[c];
-        for (index_t j = 0; j + 1 < K; ++j) acc += w[j] * tail[j];
-        acc += w[K - 1] * pc;
-        if (K > 1) {
-          std::copy(tail + 1, tail + K - 1, tail);
-          tail[K - 2] = pc;
-        }
-        pc = acc;
+        pc = state.short_.step(b * S + c, w_.short_filter_weight.data() + c * K, w_.short_filter_bias[c], pc);
       }
 
     // v = k_o * (v x_{N-1-o}) + D_o (v x_{N-1-o}), gates last to first.
@@ -501,15 +480,9 @@ class hyena_operator : public uses_execution {
   // (non-finite values as NaN, as online_conv_step stores them).
   struct prefill_recorder {
     hyena_decoder_state<T>& state;
-    index_t b, D, S, K;
+    index_t b, D, S;
     void projected(span<const T> streams, index_t L) const {
-      for (index_t c = 0; c < S; ++c) {
-        T* tail = state.short_tail_.data() + (b * S + c) * (K - 1);
-        for (index_t j = 0; j + 1 < K; ++j) {
-          const index_t t = L + j;  // position L - (K-1) + j, shifted to stay unsigned
-          tail[j] = t >= K - 1 ? streams[c * L + t - (K - 1)] : T(0);
-        }
-      }
+      for (index_t c = 0; c < S; ++c) state.short_.remember(b * S + c, streams.data() + c * L, L);
     }
     void gated(index_t o, index_t d, const T* g, index_t L) const {
       std::transform(g, g + L, state.mix_[o].history_row(b * D + d), detail::nan_if_not_finite<T>);
