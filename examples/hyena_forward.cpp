@@ -2,10 +2,12 @@
 //
 //   hyena-forward --weights params.safetensors --input in.safetensors [--input-name input]
 //                 --output out.safetensors [--layout blocked|interleaved] [--shift X]
-//                 [--no-modulate] [--double] [--prefix P] [--threads N]
+//                 [--no-modulate] [--double] [--prefix P] [--threads N] [--stream [--prefill P]]
 //
 // The input is [B, L, D] (any float dtype); the output, written under the name
-// "output", is [B, L, D] in float32 (float64 with --double). Any problem is
+// "output", is [B, L, D] in float32 (float64 with --double). --stream runs the
+// operator through its decoder: the first P positions (default 0) by prefill,
+// then one position at a time; the output is the same tensor to rounding. Any problem is
 // reported as one line on stderr; exit status 1 for bad input, 2 for bad usage
 // (cli.hpp).
 #include <hyena/io/operator_weights.hpp>
@@ -15,8 +17,10 @@
 
 #include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "cli.hpp"
+#include "streaming.hpp"
 
 namespace {
 
@@ -24,9 +28,32 @@ const hyena::cli::tool tool{
     "hyena-forward",
     "usage: hyena-forward --weights params.safetensors --input in.safetensors [--input-name input]\n"
     "                     --output out.safetensors [--layout blocked|interleaved] [--shift X]\n"
-    "                     [--no-modulate] [--double] [--prefix P] [--threads N]\n",
-    {"--weights", "--input", "--input-name", "--output", "--layout", "--shift", "--prefix", "--threads"},
-    {"--no-modulate"}};
+    "                     [--no-modulate] [--double] [--prefix P] [--threads N] [--stream [--prefill P]]\n"
+    "  --stream     decode one position at a time (after --prefill P positions at once, default 0)\n",
+    {"--weights", "--input", "--input-name", "--output", "--layout", "--shift", "--prefix", "--threads", "--prefill"},
+    {"--no-modulate", "--stream"}};
+
+// The operator's output through its decoder: `prefill` positions at once,
+// then one at a time.
+template <class T>
+std::vector<T> decode(const hyena::hyena_operator<T>& op, hyena::index_t batch, hyena::index_t length,
+                      const std::vector<T>& u, hyena::index_t prefill) {
+  using hyena::cli::time_slice;
+  using hyena::cli::time_store;
+  if (prefill > length)
+    throw std::invalid_argument("--prefill " + std::to_string(prefill) + " exceeds the input's length " +
+                                std::to_string(length));
+  const hyena::index_t D = op.d_model();
+  auto state = op.make_state(batch, length);
+  std::vector<T> out(u.size()), head_out(batch * prefill * D), y(batch * D);
+  op.prefill(state, prefill, time_slice(u, batch, length, D, 0, prefill), head_out);
+  time_store(out, batch, length, D, 0, prefill, head_out);
+  for (hyena::index_t t = prefill; t < length; ++t) {
+    op.step(state, time_slice(u, batch, length, D, t, t + 1), y);
+    time_store(out, batch, length, D, t, t + 1, y);
+  }
+  return out;
+}
 
 template <class T>
 void run(const hyena::cli::args& args) {
@@ -39,6 +66,9 @@ void run(const hyena::cli::args& args) {
   options.modulation.shift = args.number("--shift", 0.0);
   options.modulation.modulate = !args.has("--no-modulate");
   const auto execution = args.threads();
+  const bool stream = args.has("--stream");
+  if (args.has("--prefill") && !stream) throw hyena::cli::usage_error("--prefill needs --stream");
+  const auto prefill = args.integer<hyena::index_t>("--prefill", 0);
   const std::string weights_path = args.get("--weights"), input_path = args.get("--input"),
                     output_path = args.get("--output"), name = args.get("--input-name", "input");
 
@@ -54,7 +84,8 @@ void run(const hyena::cli::args& args) {
     throw std::invalid_argument("input \"" + name + "\" has shape " + hyena::detail::format_shape(shape) +
                                 ", expected [batch, length, " + std::to_string(op.d_model()) + "]");
   const hyena::index_t batch = shape[0], length = shape[1];
-  const auto out = op.forward(batch, length, inputs.read<T>(name));
+  const auto out = stream ? decode(op, batch, length, inputs.read<T>(name), prefill)
+                          : op.forward(batch, length, inputs.read<T>(name));
 
   hyena::safetensors_writer writer;
   writer.add("output", {batch, length, op.d_model()}, hyena::span<const T>(out.data(), out.size()));

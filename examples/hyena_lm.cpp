@@ -4,13 +4,16 @@
 //   hyena-lm --weights model.safetensors [--config config.json]
 //            (--dna ACGT... | --fasta file.fa | --ids-file ids.safetensors [--ids-name input_ids])
 //            [--output out.safetensors] [--special-tokens] [--strict] [--uppercase]
-//            [--embed] [--generate N [--temperature T] [--top-k K] [--seed S]]
-//            [--double] [--threads N]
+//            [--embed] [--generate N [--temperature T] [--top-k K] [--seed S] [--allow-special]]
+//            [--double] [--threads N] [--stream [--prefill P]]
 //
 // For each sequence it prints the next-token log-likelihood (natural log,
 // summed) and perplexity; --embed adds the mean-pooled final hidden state,
 // --generate N continues the sequence by N tokens (greedy with
-// --temperature 0). --output writes hidden_states [B, L, D], logits
+// --temperature 0) through the model's decoder, drawing only the tokens of
+// sequence characters (A C G T N) unless --allow-special. --stream scores
+// through the decoder too: the first P tokens (default 0) by prefill, then
+// one token at a time; the outputs are the same tensors to rounding. --output writes hidden_states [B, L, D], logits
 // [B, L, V'], input_ids, log_likelihood [B], perplexity [B], embeddings
 // [B, D] and generated [B, N]; sequences of different lengths (FASTA) run one
 // at a time and their per-position tensors are written as hidden_states.<i>,
@@ -38,6 +41,7 @@
 #include <vector>
 
 #include "cli.hpp"
+#include "streaming.hpp"
 
 namespace {
 
@@ -46,8 +50,8 @@ const hyena::cli::tool tool{
     "usage: hyena-lm --weights model.safetensors [--config config.json]\n"
     "                (--dna ACGT... | --fasta file.fa | --ids-file ids.safetensors [--ids-name input_ids])\n"
     "                [--output out.safetensors] [--special-tokens] [--strict] [--uppercase]\n"
-    "                [--embed] [--generate N [--temperature T] [--top-k K] [--seed S]]\n"
-    "                [--double] [--threads N]\n"
+    "                [--embed] [--generate N [--temperature T] [--top-k K] [--seed S] [--allow-special]]\n"
+    "                [--double] [--threads N] [--stream [--prefill P]]\n"
     "\n"
     "  --config          HyenaDNA's config.json (layer.shift, layer_norm_epsilon, vocab_size, ...);\n"
     "                    without it: shift 0.05, eps 1e-5, hyperparameters from the tensor shapes\n"
@@ -55,11 +59,13 @@ const hyena::cli::tool tool{
     "  --strict          reject characters outside ACGTN instead of mapping them to [UNK]\n"
     "  --uppercase       upper-case the sequences first (soft-masked FASTA)\n"
     "  --embed           also compute the mean-pooled final hidden state of each sequence\n"
-    "  --generate N      continue each sequence by N tokens (default temperature 1, all tokens)\n"
+    "  --generate N      continue each sequence by N tokens (default temperature 1), token by token\n"
+    "  --allow-special   let generation draw special tokens ([CLS], [SEP], ...), not only A C G T N\n"
+    "  --stream          score through the decoder: --prefill P tokens at once (default 0), then one at a time\n"
     "  --double          compute in double precision (and write float64)\n",
     {"--weights", "--config", "--dna", "--fasta", "--ids-file", "--ids-name", "--output", "--generate",
-     "--temperature", "--top-k", "--seed", "--threads"},
-    {"--special-tokens", "--strict", "--uppercase", "--embed"}};
+     "--temperature", "--top-k", "--seed", "--threads", "--prefill"},
+    {"--special-tokens", "--strict", "--uppercase", "--embed", "--allow-special", "--stream"}};
 
 struct sequence {
   std::string name;
@@ -119,6 +125,30 @@ std::string describe_tokens(const hyena::character_tokenizer& tokenizer, const s
   return s;
 }
 
+// forward()'s hidden states and logits through the decoder: `prefill`
+// tokens at once, then one at a time.
+template <class T>
+void decode(const hyena::hyena_lm<T>& model, hyena::index_t batch, hyena::index_t length,
+            const std::vector<std::int64_t>& ids, hyena::index_t prefill, std::vector<T>& hidden,
+            std::vector<T>& logits, hyena::hyena_lm_workspace<T>& ws) {
+  using hyena::cli::time_slice;
+  using hyena::cli::time_store;
+  const hyena::index_t D = model.d_model(), V = model.padded_vocab_size();
+  auto state = model.make_state(batch, length);
+  if (prefill > 0) {
+    std::vector<T> h(batch * prefill * D), l(batch * prefill * V);
+    model.prefill(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), h, l, ws);
+    time_store(hidden, batch, length, D, 0, prefill, h);
+    time_store(logits, batch, length, V, 0, prefill, l);
+  }
+  std::vector<T> h(batch * D), l(batch * V);
+  for (hyena::index_t t = prefill; t < length; ++t) {
+    model.step(state, time_slice(ids, batch, length, 1, t, t + 1), h, l);
+    time_store(hidden, batch, length, D, t, t + 1, h);
+    time_store(logits, batch, length, V, t, t + 1, l);
+  }
+}
+
 template <class T>
 void run(const hyena::cli::args& args) {
   // Every option first, so usage errors come before any file is read.
@@ -129,8 +159,12 @@ void run(const hyena::cli::args& args) {
   sampling.temperature = args.number("--temperature", 1.0, 0.0);
   sampling.top_k = args.integer<hyena::index_t>("--top-k", 0);
   const auto seed = args.integer<std::uint64_t>("--seed", 0);
-  if (!args.has("--generate") && (args.has("--temperature") || args.has("--top-k") || args.has("--seed")))
-    throw usage_error("--temperature, --top-k and --seed need --generate");
+  if (!args.has("--generate") &&
+      (args.has("--temperature") || args.has("--top-k") || args.has("--seed") || args.has("--allow-special")))
+    throw usage_error("--temperature, --top-k, --seed and --allow-special need --generate");
+  const bool stream = args.has("--stream");
+  if (args.has("--prefill") && !stream) throw usage_error("--prefill needs --stream");
+  const auto prefill = args.integer<hyena::index_t>("--prefill", 0);
   const bool special = args.has("--special-tokens");
   if (int(args.has("--dna")) + int(args.has("--fasta")) + int(args.has("--ids-file")) != 1)
     throw usage_error("give exactly one of --dna, --fasta, --ids-file");
@@ -149,6 +183,13 @@ void run(const hyena::cli::args& args) {
   // embedding rows (12..15 in HyenaDNA) are not tokens.
   if (options.vocab_size == 0) options.vocab_size = std::min(weights.padded_vocab_size, tokenizer.vocab_size());
   hyena::hyena_lm<T> model(std::move(weights), options);
+  if (!args.has("--allow-special")) {
+    for (const auto id : tokenizer.character_ids())
+      if (id < std::int64_t(model.vocab_size())) sampling.allowed_ids.push_back(id);
+    if (sampling.allowed_ids.empty())
+      throw std::invalid_argument("the model's vocabulary has no sequence characters to generate; "
+                                  "give --allow-special to sample any token");
+  }
   model.set_execution(execution);
   const hyena::index_t D = model.d_model(), V = model.padded_vocab_size(), l_max = model.max_length();
 
@@ -156,6 +197,9 @@ void run(const hyena::cli::args& args) {
   // without the sequence's name, and generation would fail after the scores
   // were printed: check every sequence before any work.
   for (const auto& s : sequences) {
+    if (stream && prefill > s.ids.size())
+      throw std::invalid_argument("--prefill " + std::to_string(prefill) + " exceeds sequence \"" + s.name +
+                                  "\"'s " + std::to_string(s.ids.size()) + " tokens");
     if (s.ids.size() > l_max)
       throw std::invalid_argument("sequence \"" + s.name + "\" has " + std::to_string(s.ids.size()) + " tokens" +
                                   (special ? " (with [CLS] and [SEP])" : "") + ", more than the model's l_max " +
@@ -184,7 +228,10 @@ void run(const hyena::cli::args& args) {
     for (hyena::index_t b = first; b < first + count; ++b)
       ids.insert(ids.end(), sequences[b].ids.begin(), sequences[b].ids.end());
     std::vector<T> hidden(count * L * D), logits(count * L * V);
-    model.forward(count, L, ids, hidden, logits, ws);
+    if (stream)
+      decode(model, count, L, ids, prefill, hidden, logits, ws);
+    else
+      model.forward(count, L, ids, hidden, logits, ws);
     for (hyena::index_t b = 0; b < count; ++b)
       scores[first + b] =
           hyena::next_token_log_likelihood<T>(L, V, hyena::span<const T>(logits.data() + b * L * V, L * V),

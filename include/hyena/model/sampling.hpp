@@ -33,6 +33,10 @@ struct sampling_options {
   /// Only ids below this are candidates (a padded embedding's extra rows are
   /// never tokens); 0: every logit (generate(): the model's vocab_size()).
   index_t vocab_limit = 0;
+  /// When not empty, only these ids are candidates (each below the limit
+  /// above), e.g. the ids of sequence characters, so that special tokens
+  /// such as [SEP] are never produced (character_tokenizer::character_ids()).
+  std::vector<std::int64_t> allowed_ids;
 };
 
 namespace detail {
@@ -50,8 +54,8 @@ inline double uniform_01(std::mt19937_64& rng) noexcept { return double(rng() >>
 /// One token id drawn from `logits` (one row, [vocab]) as `options` say;
 /// one draw of `rng` unless greedy. O(vocab log vocab) with top_k, else O(vocab).
 /// Thread-safe with one rng per thread. Throws std::invalid_argument for
-/// empty logits, a vocab_limit above their size, a negative or non-finite
-/// temperature, or NaN among the candidate logits.
+/// empty logits, a vocab_limit above their size, an allowed id outside it, a
+/// negative or non-finite temperature, or NaN among the candidate logits.
 template <class T>
 std::int64_t sample_token(span_arg<const T> logits, const sampling_options& options,
                           std::mt19937_64& rng) {
@@ -61,14 +65,30 @@ std::int64_t sample_token(span_arg<const T> logits, const sampling_options& opti
     detail::throw_invalid("hyena::sample_token: vocab_limit ", options.vocab_limit, " exceeds the ", logits.size(),
                           " logits");
   const index_t n = options.vocab_limit != 0 ? options.vocab_limit : logits.size();
-  for (index_t i = 0; i < n; ++i)
+  std::vector<index_t> candidates;
+  if (options.allowed_ids.empty()) {
+    candidates.resize(n);
+    std::iota(candidates.begin(), candidates.end(), index_t(0));
+  } else {
+    for (const std::int64_t id : options.allowed_ids) {
+      if (id < 0 || static_cast<std::uint64_t>(id) >= n)
+        detail::throw_invalid("hyena::sample_token: allowed id ", id, " is outside the ", n, " candidate logits");
+      candidates.push_back(static_cast<index_t>(id));
+    }
+    std::sort(candidates.begin(), candidates.end());  // ties go to lower ids, as without the list
+    candidates.erase(std::unique(candidates.begin(), candidates.end()), candidates.end());
+  }
+  for (const index_t i : candidates)
     if (std::isnan(logits[i])) detail::throw_invalid("hyena::sample_token: logit ", i, " is NaN");
-  if (options.temperature == 0)
-    return static_cast<std::int64_t>(std::max_element(logits.begin(), logits.begin() + n) - logits.begin());
+  if (options.temperature == 0) {
+    // The largest logit; the lowest id among equals.
+    index_t best = candidates.front();
+    for (const index_t i : candidates)
+      if (logits[i] > logits[best] || (logits[i] == logits[best] && i < best)) best = i;
+    return static_cast<std::int64_t>(best);
+  }
 
-  std::vector<index_t> candidates(n);
-  std::iota(candidates.begin(), candidates.end(), index_t(0));
-  if (options.top_k != 0 && options.top_k < n) {
+  if (options.top_k != 0 && options.top_k < candidates.size()) {
     // Largest first; equal logits keep id order, so the cut is deterministic.
     std::stable_sort(candidates.begin(), candidates.end(), [&](index_t a, index_t b) { return logits[a] > logits[b]; });
     candidates.resize(options.top_k);

@@ -66,6 +66,14 @@ class character_tokenizer {
   index_t vocab_size() const noexcept { return special_tokens + characters_.size(); }
   const std::string& characters() const noexcept { return characters_; }
 
+  /// The ids of the characters (7, 8, ...): what a sequence is made of,
+  /// without the special tokens.
+  std::vector<std::int64_t> character_ids() const {
+    std::vector<std::int64_t> ids(characters_.size());
+    for (index_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int64_t>(special_tokens + i);
+    return ids;
+  }
+
   /// The id of one character, or unk_id.
   std::int64_t token_id(char c) const noexcept { return ids_[static_cast<unsigned char>(c)]; }
 
