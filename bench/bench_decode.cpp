@@ -12,16 +12,21 @@
 #include <hyena/conv/online_conv.hpp>
 #include <hyena/model/hyena_lm.hpp>
 #include <hyena/model/sampling.hpp>
+#include <hyena/operator/hyena_operator.hpp>
 
 #include <benchmark/benchmark.h>
 
 #include <chrono>
 #include <cmath>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <map>
 #include <random>
 #include <vector>
 
+#include "support/arguments.hpp"
+#include "support/operators.hpp"
 #include "support/ratio_reporter.hpp"
 
 namespace {
@@ -101,6 +106,56 @@ void BM_recompute_step(benchmark::State& state) {
   for (auto _ : state) {
     hyena::causal_conv(filter, 1, u, y, ws);
     benchmark::DoNotOptimize(y.data());
+  }
+}
+
+// The whole operator at d_model 768, order 2 (the main job's shape), per
+// token over steps [L/2, L) after a prefill of L/2 (not timed).
+void BM_operator_decode_per_token(benchmark::State& state) {
+  const index_t L = index_t(state.range(0)), P = L / 2, D = 768;
+  const auto op = hyena::bench::make_operator<float>(D, 2, L, hyena::execution_context{}, 7);
+  const auto u = noise(L * D, 8);
+  std::vector<float> head_out(P * D), y(D);
+  for (auto _ : state) {
+    state.PauseTiming();
+    auto s = op->make_state(1, L);
+    op->prefill(s, P, hyena::span<const float>(u.data(), P * D), head_out);
+    state.ResumeTiming();
+    const auto start = std::chrono::steady_clock::now();
+    for (index_t t = P; t < L; ++t) op->step(s, hyena::span<const float>(u.data() + t * D, D), y);
+    const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    state.SetIterationTime(seconds / double(L - P));
+  }
+}
+
+// Recomputing: the operator's forward over the L-token prefix, per token.
+void BM_operator_recompute_per_token(benchmark::State& state) {
+  const index_t L = index_t(state.range(0)), D = 768;
+  const auto op = hyena::bench::make_operator<float>(D, 2, L, hyena::execution_context{}, 7);
+  const auto u = noise(L * D, 8);
+  std::vector<float> out(L * D);
+  hyena::hyena_workspace<float> ws;
+  op->forward(1, L, u, out, ws);  // warm: filters prepared, workspace grown
+  for (auto _ : state) {
+    // Manual time, so the name pairs with the decoder's in the ratio table.
+    const auto start = std::chrono::steady_clock::now();
+    op->forward(1, L, u, out, ws);
+    state.SetIterationTime(std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count());
+  }
+}
+
+// Prefill of L tokens into a fresh state (the forward plus settling the blocks).
+void BM_operator_prefill(benchmark::State& state) {
+  const index_t L = index_t(state.range(0)), D = 768;
+  const auto op = hyena::bench::make_operator<float>(D, 2, L, hyena::execution_context{}, 7);
+  const auto u = noise(L * D, 8);
+  std::vector<float> out(L * D);
+  auto s = op->make_state(1, L);
+  for (auto _ : state) {
+    state.PauseTiming();
+    s.reset();
+    state.ResumeTiming();
+    op->prefill(s, L, u, out);
   }
 }
 
@@ -197,6 +252,9 @@ BENCHMARK(BM_online_block)->ArgName("U")->RangeMultiplier(2)->Range(1, max_conte
 BENCHMARK(BM_online_step_base)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_naive_step)->ArgName("L")->RangeMultiplier(4)->Range(4096, max_context)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_recompute_step)->ArgName("L")->RangeMultiplier(4)->Range(4096, max_context)->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_operator_decode_per_token)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_operator_recompute_per_token)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_operator_prefill)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_lm_decode_per_token)->ArgName("L")->Arg(8192)->Arg(32768)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_lm_recompute_per_token)->ArgName("L")->Arg(8192)->Iterations(2)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_lm_generate_512_after_3584)->Iterations(2)->Unit(benchmark::kMillisecond);
@@ -206,8 +264,10 @@ BENCHMARK(BM_lm_score_4096)->Iterations(3)->Unit(benchmark::kMillisecond);
 // and step timings, and the naive and recompute forms beside it.
 class decode_reporter : public hyena::bench::ratio_reporter {
  public:
-  decode_reporter() : ratio_reporter({{"BM_lm_recompute_per_token/", "BM_lm_decode_per_token/",
-                                       "LM per token: recompute / decoder"}}) {}
+  explicit decode_reporter(std::string out_dir)
+      : ratio_reporter({{"BM_operator_recompute_per_token/", "BM_operator_decode_per_token/",
+                         "Operator (d_model 768, order 2) per token: recompute / decoder"}}),
+        out_dir_(std::move(out_dir)) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ratio_reporter::ReportRuns(runs);
     for (const auto& run : runs)
@@ -218,6 +278,8 @@ class decode_reporter : public hyena::bench::ratio_reporter {
     ratio_reporter::Finalize();
     const auto base = seconds_.find("BM_online_step_base");
     if (base == seconds_.end()) return;
+    std::ofstream dat(out_dir_ + "/decode_mixer.dat");
+    dat << "# context stream_us naive_us recompute_us\n";
     std::printf("\nMixer (online convolution, %zu channels, float), amortised per token:\n", std::size_t(channels));
     std::printf("  %9s %12s %12s %12s %10s %10s\n", "context", "stream us", "naive us", "recompute us",
                 "naive/str", "recomp/str");
@@ -235,6 +297,7 @@ class decode_reporter : public hyena::bench::ratio_reporter {
       const double n = naive != seconds_.end() ? naive->second : NAN, r = re != seconds_.end() ? re->second : NAN;
       std::printf("  %9zu %12.2f %12.2f %12.1f %10.1f %10.1f\n", std::size_t(L), t * 1e6, n * 1e6, r * 1e6, n / t,
                   r / t);
+      dat << L << ' ' << t * 1e6 << ' ' << n * 1e6 << ' ' << r * 1e6 << '\n';
       if (first == 0) first = t, first_L = L;
       last = t, last_L = L;
     }
@@ -244,12 +307,17 @@ class decode_reporter : public hyena::bench::ratio_reporter {
   }
 
  private:
+  std::string out_dir_;
   std::map<std::string, double> seconds_;
 };
 
 }  // namespace
 
+// bench_decode [--out DIR] [google benchmark flags]: DIR (default out) gets
+// decode_mixer.dat, which bench/plot_decode.gp plots.
 int main(int argc, char** argv) {
-  decode_reporter reporter;
+  const std::string out_dir = hyena::bench::take_option(argc, argv, "--out").value_or("out");
+  std::filesystem::create_directories(out_dir);
+  decode_reporter reporter(out_dir);
   return hyena::bench::run_benchmarks(argc, argv, reporter);
 }

@@ -113,4 +113,31 @@ TEST(Allocations, WarmLanguageModelForwardAllocatesNothing) {
   }
 }
 
+// Decoding: once a state has run its first blocks of every kind (direct,
+// FFT, split over threads), further steps allocate nothing.
+TEST(Allocations, WarmDecodingStepsAllocateNothing) {
+  const index_t D = 8, V = 16, B = 2, capacity = 600, warm = 300;
+  hyena::hyena_operator<float> op(hyena::random_hyena_weights<float>(small_config(D, 1024), 6));
+  hyena::hyena_lm<float> model(hyena::test::random_lm_weights<float>(2, D, 16, V, 1024, 7));
+  const auto u = hyena::test::random_vector<float>(B * D, 8);
+  std::vector<float> y(B * D), hidden(B * D), logits(B * V);
+  const std::vector<std::int64_t> ids = {3, 9};
+  for (unsigned threads : {1u, 2u}) {
+    op.set_execution(threads);
+    model.set_execution(threads);
+    auto op_state = op.make_state(B, capacity);
+    auto lm_state = model.make_state(B, capacity);
+    for (index_t t = 0; t < warm; ++t) {
+      op.step(op_state, u, y);
+      model.step(lm_state, ids, hidden, logits);
+    }
+    const long before = g_allocations.load();
+    for (index_t t = warm; t < capacity; ++t) {
+      op.step(op_state, u, y);
+      model.step(lm_state, ids, hidden, logits);
+    }
+    EXPECT_EQ(g_allocations.load() - before, 0) << threads << " threads";
+  }
+}
+
 }  // namespace

@@ -1,5 +1,6 @@
 // Step-by-step decoding of the language model (make_state, prefill, step)
 // against the exact model and against forward() over the whole sequence.
+#include <hyena/io/lm_loader.hpp>
 #include <hyena/model/hyena_lm.hpp>
 #include <hyena/model/sampling.hpp>
 
@@ -14,6 +15,7 @@
 #include "support/expect_error.hpp"
 #include "support/naive_lm.hpp"
 #include "support/numerics.hpp"
+#include "support/reference.hpp"
 
 namespace {
 
@@ -165,6 +167,34 @@ TYPED_TEST(HyenaLmDecoding, BadInputIsRejectedAndLeavesTheStateUnchanged) {
   expect_invalid([&] { model.step(state, ids, h, l); }, {"full", "capacity 3"});
   EXPECT_EQ(state.position(), 3u);
   expect_invalid([&] { model.prefill(state, 1, ids, h, {}, ws); }, {"fresh", "3 tokens"});
+}
+
+// On the shared HyenaDNA dump's trained weights: greedy tokens through the
+// decoder equal the argmax of a full forward over each prefix, for every
+// prompt of the dump (its first half), up to the model's l_max.
+TYPED_TEST(HyenaLmDecoding, GreedyGenerationOnTheReferenceDumpEqualsRecomputing) {
+  using T = TypeParam;
+  const hyena::test::reference_case ref("hyenadna", "dna_tiny_d32_n2");
+  const hyena::hyena_lm<T> model(hyena::load_hyena_lm_weights<T>(ref.params));
+  const auto& info = ref.io.info("input_ids");
+  const index_t B = info.shape[0], L = info.shape[1], V = model.padded_vocab_size();
+  const auto ids = ref.io.read<std::int64_t>("input_ids");
+  const index_t real = 12;  // HyenaDNA's tokenizer: 7 special tokens, A C G T N
+  hyena::sampling_options greedy;
+  greedy.temperature = 0;
+  greedy.vocab_limit = real;
+  for (index_t b = 0; b < B; ++b) {
+    const std::vector<std::int64_t> prompt(ids.begin() + std::ptrdiff_t(b * L), ids.begin() + std::ptrdiff_t(b * L + L / 2));
+    const index_t n = model.max_length() - prompt.size();
+    const auto tokens = hyena::generate(model, prompt, n, greedy, 0);
+    std::vector<std::int64_t> seq = prompt;
+    for (index_t k = 0; k < n; ++k) {
+      const auto out = model.forward(1, seq.size(), seq);
+      const auto last = out.logits.begin() + std::ptrdiff_t((seq.size() - 1) * V);
+      ASSERT_EQ(tokens[k], std::max_element(last, last + real) - last) << "sequence " << b << ", token " << k;
+      seq.push_back(tokens[k]);
+    }
+  }
 }
 
 }  // namespace
