@@ -253,7 +253,7 @@ BENCHMARK(BM_online_step_base)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_naive_step)->ArgName("L")->RangeMultiplier(4)->Range(4096, max_context)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_recompute_step)->ArgName("L")->RangeMultiplier(4)->Range(4096, max_context)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_operator_decode_per_token)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);
-BENCHMARK(BM_operator_recompute_per_token)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
+BENCHMARK(BM_operator_recompute_per_token)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Iterations(1)->UseManualTime()->Unit(benchmark::kMicrosecond);  // the decoder's unit: the ratio table divides the two
 BENCHMARK(BM_operator_prefill)->ArgName("L")->RangeMultiplier(4)->Range(1024, 65536)->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_lm_decode_per_token)->ArgName("L")->Arg(8192)->Arg(32768)->Iterations(1)->UseManualTime()->Unit(benchmark::kMillisecond);
 BENCHMARK(BM_lm_recompute_per_token)->ArgName("L")->Arg(8192)->Iterations(2)->Unit(benchmark::kMillisecond);
