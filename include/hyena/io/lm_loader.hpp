@@ -41,6 +41,174 @@ namespace detail {
 
 inline std::string dim_or(index_t value, const char* name) { return value ? std::to_string(value) : std::string(name); }
 
+/// The key that anchors a language-model checkpoint: the model's prefix is
+/// whatever stands before it.
+inline constexpr char lm_embedding_key[] = "backbone.embeddings.word_embeddings.weight";
+
+/// The prefix before lm_embedding_key: empty or ending in '.'. Throws unless
+/// exactly one key has such a prefix.
+inline std::string lm_key_prefix(const checkpoint_reader& ck) {
+  const std::string anchor = lm_embedding_key;
+  std::vector<std::string> prefixes;
+  for (const auto& name : ck.file().names())
+    if (name.size() >= anchor.size() && name.compare(name.size() - anchor.size(), anchor.size(), anchor) == 0) {
+      std::string p = name.substr(0, name.size() - anchor.size());
+      if (p.empty() || p.back() == '.') prefixes.push_back(std::move(p));
+    }
+  if (prefixes.empty())
+    ck.fail(anchor,
+            "missing (expected shape [vocab_size, d_model], under no prefix or one such as \"model.\"); "
+            "not a HyenaDNA / safari language-model checkpoint?");
+  if (prefixes.size() > 1)
+    ck.fail(prefixes[0] + anchor, "is ambiguous: the file also has \"", prefixes[1] + anchor,
+            "\"; keep one model per file");
+  return prefixes.front();
+}
+
+/// Checks V' (the embedding's rows, `shape[0]`) against the config's
+/// vocab_size and pad_vocab_size_multiple.
+inline void check_padded_vocab(const checkpoint_reader& ck, const std::string& emb, const std::vector<index_t>& shape,
+                               const hyena_lm_config& config) {
+  // HyenaDNA pads the embedding to a multiple of pad_vocab_size_multiple;
+  // without the multiple, any V' >= vocab_size is a plausible padding.
+  const index_t V = shape[0], D = shape[1];
+  const index_t multiple = config.pad_vocab_size_multiple ? config.pad_vocab_size_multiple : 1;
+  const index_t padded = (config.vocab_size + multiple - 1) / multiple * multiple;
+  const bool ok = config.pad_vocab_size_multiple ? V == padded : V >= config.vocab_size;
+  if (!ok)
+    ck.fail(emb, "has shape ", format_shape(shape), ", expected [", padded, ", ", D, "] (the config's vocab_size ",
+            config.vocab_size,
+            config.pad_vocab_size_multiple ? concat(" padded to a multiple of ", multiple) : std::string(), ")");
+}
+
+/// The shape [V', D] of the embedding `emb` (which exists), checked against
+/// the config's d_model and vocab size.
+inline const std::vector<index_t>& lm_embedding_shape(const checkpoint_reader& ck, const std::string& emb,
+                                                      const hyena_lm_config& config) {
+  const auto& shape = ck.file().info(emb).shape;
+  if (shape.size() != 2 || shape[0] == 0 || shape[1] == 0 || (config.d_model != 0 && shape[1] != config.d_model))
+    ck.fail(emb, "has shape ", format_shape(shape), ", expected [vocab_size, ", dim_or(config.d_model, "d_model"), "]",
+            config.d_model ? " (the config's d_model)" : "");
+  if (config.vocab_size != 0) check_padded_vocab(ck, emb, shape, config);
+  return shape;
+}
+
+/// Throws for a key under `layers` ("<prefix>backbone.layers.") whose layer
+/// index is n or more: layer n is missing, so the numbering has a gap.
+inline void require_no_layer_gap(const checkpoint_reader& ck, const std::string& layers, index_t n, index_t D) {
+  for (const auto& name : ck.file().names_with_prefix(layers)) {
+    const std::string rest = name.substr(layers.size());
+    const auto digits = rest.find_first_not_of("0123456789");
+    if (digits == 0 || digits == std::string::npos) continue;
+    const std::string index = rest.substr(0, digits);
+    if (index.size() > 1 && index[0] == '0') continue;  // "01" is not a layer PyTorch would write
+    if (index.size() > 18 || std::stoull(index) >= n)
+      ck.fail(name, "belongs to layer ", index, " but layer ", n, " is missing (no key starts with \"", layers, n,
+              ".\"; expected ", layers, n, ".norm1.weight [", D, "] and the rest of the block)");
+  }
+}
+
+/// n_layer: the blocks under `layers`, numbered 0..n-1 without gaps, at least
+/// one, and as many as the config's n_layer when it gives one.
+inline index_t count_lm_layers(const checkpoint_reader& ck, const std::string& layers, index_t D,
+                               const hyena_lm_config& config) {
+  index_t n = 0;
+  while (ck.has_prefix(concat(layers, n, "."))) ++n;
+  require_no_layer_gap(ck, layers, n, D);
+  if (config.n_layer != 0 && n < config.n_layer)
+    ck.fail(concat(layers, n, ".norm1.weight"), "missing (expected shape [", D, "]; the config's n_layer = ",
+            config.n_layer, " but the file has ", n, " layers)");
+  if (config.n_layer != 0 && n > config.n_layer)
+    safetensors_fail(ck.file().source(), "the file has ", n, " layers (", layers, "0..", n - 1,
+                     ") but the config's n_layer = ", config.n_layer);
+  if (n == 0) ck.fail(layers + "0.norm1.weight", "missing (expected shape [", D, "]; the file has no layers)");
+  return n;
+}
+
+/// The extents every block shares. D comes from the embedding; the rest from
+/// the config when it gives them (0 / unset when not), else from layer 0's
+/// shapes, which every later layer must then match.
+struct lm_block_extents {
+  index_t d_model = 0;
+  index_t d_inner = 0;
+  hyena_extents mixer;
+
+  static lm_block_extents known_from(const hyena_lm_config& config, index_t D) {
+    lm_block_extents x;
+    x.d_model = D;
+    x.d_inner = config.d_inner;
+    x.mixer.d_model = D;
+    x.mixer.order = config.order;
+    x.mixer.max_length = config.l_max;
+    x.mixer.emb_dim = config.emb_dim;
+    x.mixer.width = config.filter_order;
+    x.mixer.inner_layers = config.num_inner_mlps;
+    return x;
+  }
+};
+
+/// The key prefix of a block's `module` ("mixer" or "mlp") under `at`
+/// ("<prefix>backbone.layers.{i}.").
+inline std::string lm_module_prefix(const checkpoint_reader& ck, const std::string& at, const std::string& module) {
+  // Gradient-checkpointed training wraps the mixer and the MLP in a module
+  // of their own, which adds ".layer" to every key under them.
+  const std::string wrapped = at + module + ".layer.";
+  return ck.has_prefix(wrapped) ? wrapped : at + module + ".";
+}
+
+/// `at`weight and `at`bias, each [D].
+template <class T>
+layer_norm_weights<T> read_lm_layer_norm(const checkpoint_reader& ck, const std::string& at, index_t D) {
+  layer_norm_weights<T> norm;
+  norm.weight = ck.read<T>(at + "weight", {D});
+  norm.bias = ck.read<T>(at + "bias", {D});
+  return norm;
+}
+
+/// The MLP under `mlp`: fc1 [d_inner, D] fixes d_inner when it is not yet
+/// known (x.d_inner == 0), and must match it otherwise.
+template <class T>
+feed_forward_weights<T> read_lm_mlp(const checkpoint_reader& ck, const std::string& mlp, lm_block_extents& x) {
+  const index_t D = x.d_model;
+  const std::string fc1 = mlp + "fc1.weight";
+  const auto& fc1_shape = ck.shape(fc1, concat("[", dim_or(x.d_inner, "d_inner"), ", ", D, "]"));
+  if (fc1_shape.size() != 2 || fc1_shape[1] != D || fc1_shape[0] == 0 || (x.d_inner != 0 && fc1_shape[0] != x.d_inner))
+    ck.fail(fc1, "has shape ", format_shape(fc1_shape), ", expected [", dim_or(x.d_inner, "d_inner"), ", ", D, "]");
+  x.d_inner = fc1_shape[0];
+  const index_t H = x.d_inner;
+  feed_forward_weights<T> f;
+  f.d_model = D;
+  f.d_inner = H;
+  f.fc1_weight = ck.read<T>(fc1);
+  f.fc1_bias = ck.read<T>(mlp + "fc1.bias", {H});
+  f.fc2_weight = ck.read<T>(mlp + "fc2.weight", {D, H});
+  f.fc2_bias = ck.read<T>(mlp + "fc2.bias", {D});
+  return f;
+}
+
+/// The block under `at` ("<prefix>backbone.layers.{i}."), read in the order
+/// of the key list at the top of this header; fills in `x` from the first.
+template <class T>
+hyena_block_weights<T> read_lm_block(const checkpoint_reader& ck, const std::string& at, lm_block_extents& x) {
+  hyena_block_weights<T> b;
+  b.norm1 = read_lm_layer_norm<T>(ck, at + "norm1.", x.d_model);
+  b.mixer = load_hyena_weights<T>(ck.file(), lm_module_prefix(ck, at, "mixer"), x.mixer);
+  b.norm2 = read_lm_layer_norm<T>(ck, at + "norm2.", x.d_model);
+  b.mlp = read_lm_mlp<T>(ck, lm_module_prefix(ck, at, "mlp"), x);
+  return b;
+}
+
+/// Throws if `head` is present and differs from the embedding (stored under
+/// `emb` and read into `w`): the training code's head is the embedding under
+/// a second name.
+template <class T>
+void require_tied_lm_head(const checkpoint_reader& ck, const std::string& head, const std::string& emb,
+                          const hyena_lm_weights<T>& w) {
+  if (ck.has(head) && ck.read<T>(head, {w.padded_vocab_size, w.d_model}) != w.word_embeddings)
+    ck.fail(head, "differs from \"", emb,
+            "\": the LM head must be tied to the word embedding (untied heads are not supported)");
+}
+
 }  // namespace detail
 
 /// Reads every parameter of a language model stored with the key names at the
@@ -57,114 +225,23 @@ inline std::string dim_or(index_t value, const char* name) { return value ? std:
 template <class T>
 hyena_lm_weights<T> load_hyena_lm_weights(const safetensors_file& file, const hyena_lm_config& config = {}) {
   const detail::checkpoint_reader ck(file);
-
-  // The prefix: whatever stands before the embedding's key.
-  const std::string anchor = "backbone.embeddings.word_embeddings.weight";
-  std::vector<std::string> prefixes;
-  for (const auto& name : file.names())
-    if (name.size() >= anchor.size() && name.compare(name.size() - anchor.size(), anchor.size(), anchor) == 0) {
-      const std::string p = name.substr(0, name.size() - anchor.size());
-      if (p.empty() || p.back() == '.') prefixes.push_back(p);
-    }
-  if (prefixes.empty())
-    ck.fail(anchor,
-            "missing (expected shape [vocab_size, d_model], under no prefix or one such as \"model.\"); "
-            "not a HyenaDNA / safari language-model checkpoint?");
-  if (prefixes.size() > 1)
-    ck.fail(prefixes[0] + anchor, "is ambiguous: the file also has \"", prefixes[1] + anchor,
-            "\"; keep one model per file");
-  const std::string p = prefixes.front();
+  const std::string p = detail::lm_key_prefix(ck);
+  const std::string emb = p + detail::lm_embedding_key;
+  const auto& emb_shape = detail::lm_embedding_shape(ck, emb, config);
 
   hyena_lm_weights<T> w;
-  const std::string emb = p + anchor;
-  const auto& emb_shape = file.info(emb).shape;
-  if (emb_shape.size() != 2 || emb_shape[0] == 0 || emb_shape[1] == 0 ||
-      (config.d_model != 0 && emb_shape[1] != config.d_model))
-    ck.fail(emb, "has shape ", detail::format_shape(emb_shape), ", expected [vocab_size, ",
-            detail::dim_or(config.d_model, "d_model"), "]", config.d_model ? " (the config's d_model)" : "");
-  const index_t V = emb_shape[0], D = emb_shape[1];
-  if (config.vocab_size != 0) {
-    // HyenaDNA pads the embedding to a multiple of pad_vocab_size_multiple;
-    // without the multiple, any V' >= vocab_size is a plausible padding.
-    const index_t multiple = config.pad_vocab_size_multiple ? config.pad_vocab_size_multiple : 1;
-    const index_t padded = (config.vocab_size + multiple - 1) / multiple * multiple;
-    const bool ok = config.pad_vocab_size_multiple ? V == padded : V >= config.vocab_size;
-    if (!ok)
-      ck.fail(emb, "has shape ", detail::format_shape(emb_shape), ", expected [", padded, ", ", D,
-              "] (the config's vocab_size ", config.vocab_size,
-              config.pad_vocab_size_multiple ? detail::concat(" padded to a multiple of ", multiple) : std::string(),
-              ")");
-  }
-  w.d_model = D;
-  w.padded_vocab_size = V;
+  w.padded_vocab_size = emb_shape[0];
+  w.d_model = emb_shape[1];
   w.word_embeddings = ck.read<T>(emb);
 
-  // Layers 0..n-1, numbered without gaps.
   const std::string layers = p + "backbone.layers.";
-  index_t n = 0;
-  while (ck.has_prefix(detail::concat(layers, n, "."))) ++n;
-  for (const auto& name : file.names_with_prefix(layers)) {
-    const std::string rest = name.substr(layers.size());
-    const auto digits = rest.find_first_not_of("0123456789");
-    if (digits == 0 || digits == std::string::npos) continue;
-    const std::string index = rest.substr(0, digits);
-    if (index.size() > 1 && index[0] == '0') continue;  // "01" is not a layer PyTorch would write
-    if (index.size() > 18 || std::stoull(index) >= n)
-      ck.fail(name, "belongs to layer ", index, " but layer ", n, " is missing (no key starts with \"", layers, n,
-              ".\"; expected ", layers, n, ".norm1.weight [", D, "] and the rest of the block)");
-  }
-  if (config.n_layer != 0 && n < config.n_layer)
-    ck.fail(detail::concat(layers, n, ".norm1.weight"), "missing (expected shape [", D,
-            "]; the config's n_layer = ", config.n_layer, " but the file has ", n, " layers)");
-  if (config.n_layer != 0 && n > config.n_layer)
-    detail::safetensors_fail(file.source(), "the file has ", n, " layers (", layers, "0..", n - 1,
-                             ") but the config's n_layer = ", config.n_layer);
-  if (n == 0) ck.fail(layers + "0.norm1.weight", "missing (expected shape [", D, "]; the file has no layers)");
+  const index_t n = detail::count_lm_layers(ck, layers, w.d_model, config);
+  auto extents = detail::lm_block_extents::known_from(config, w.d_model);
+  for (index_t i = 0; i < n; ++i)
+    w.layers.push_back(detail::read_lm_block<T>(ck, detail::concat(layers, i, "."), extents));
+  w.final_norm = detail::read_lm_layer_norm<T>(ck, p + "backbone.ln_f.", w.d_model);
 
-  // Mixer extents shared by every layer: from the config when it gives
-  // them, else from layer 0's shapes; later layers must agree.
-  hyena_extents mixer_extents;
-  mixer_extents.d_model = D;
-  mixer_extents.order = config.order;
-  mixer_extents.max_length = config.l_max;
-  mixer_extents.emb_dim = config.emb_dim;
-  mixer_extents.width = config.filter_order;
-  mixer_extents.inner_layers = config.num_inner_mlps;
-  index_t H = config.d_inner;
-  for (index_t i = 0; i < n; ++i) {
-    const std::string at = detail::concat(layers, i, ".");
-    // Gradient-checkpointed training wraps the mixer and the MLP in a module
-    // of their own, which adds ".layer" to every key under them.
-    const std::string mixer = at + (ck.has_prefix(at + "mixer.layer.") ? "mixer.layer." : "mixer.");
-    const std::string mlp = at + (ck.has_prefix(at + "mlp.layer.") ? "mlp.layer." : "mlp.");
-    hyena_block_weights<T> b;
-    b.norm1.weight = ck.read<T>(at + "norm1.weight", {D});
-    b.norm1.bias = ck.read<T>(at + "norm1.bias", {D});
-    b.mixer = load_hyena_weights<T>(file, mixer, mixer_extents);
-    b.norm2.weight = ck.read<T>(at + "norm2.weight", {D});
-    b.norm2.bias = ck.read<T>(at + "norm2.bias", {D});
-    const std::string fc1 = mlp + "fc1.weight";
-    const auto& fc1_shape = ck.shape(fc1, detail::concat("[", detail::dim_or(H, "d_inner"), ", ", D, "]"));
-    if (fc1_shape.size() != 2 || fc1_shape[1] != D || fc1_shape[0] == 0 || (H != 0 && fc1_shape[0] != H))
-      ck.fail(fc1, "has shape ", detail::format_shape(fc1_shape), ", expected [", detail::dim_or(H, "d_inner"), ", ", D,
-              "]");
-    H = fc1_shape[0];
-    b.mlp.d_model = D;
-    b.mlp.d_inner = H;
-    b.mlp.fc1_weight = ck.read<T>(fc1);
-    b.mlp.fc1_bias = ck.read<T>(mlp + "fc1.bias", {H});
-    b.mlp.fc2_weight = ck.read<T>(mlp + "fc2.weight", {D, H});
-    b.mlp.fc2_bias = ck.read<T>(mlp + "fc2.bias", {D});
-    w.layers.push_back(std::move(b));
-  }
-  w.final_norm.weight = ck.read<T>(p + "backbone.ln_f.weight", {D});
-  w.final_norm.bias = ck.read<T>(p + "backbone.ln_f.bias", {D});
-
-  // The training code's head is the embedding under a second name.
-  const std::string head = p + "lm_head.weight";
-  if (ck.has(head) && ck.read<T>(head, {V, D}) != w.word_embeddings)
-    ck.fail(head, "differs from \"", emb,
-            "\": the LM head must be tied to the word embedding (untied heads are not supported)");
+  detail::require_tied_lm_head(ck, p + "lm_head.weight", emb, w);
   w.validate();
   return w;
 }
