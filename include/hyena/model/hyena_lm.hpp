@@ -330,7 +330,7 @@ class hyena_lm : public uses_execution {
     check_io("hyena_lm::prefill", state.batch(), length, ids, hidden, logits);
     run_blocks(state.batch(), length, ids, hidden, logits, ws, nullptr,
                [&](index_t li, span<const T> normed, span<T> branch) {
-                 layers_[li].mixer->prefill(state.layers_[li], length, normed, branch);
+                 layers_[li].mixer->prefill(state.layers_[li], length, normed, branch, ws.mixer_);
                });
   }
 

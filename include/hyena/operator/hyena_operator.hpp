@@ -378,11 +378,13 @@ class hyena_operator : public uses_execution {
 
   /// Runs the first `length` tokens of every sequence through forward()'s
   /// FFT path and leaves `state` ready to step from there. u, out:
-  /// [batch][length][d_model], as forward(). length may be 0 (nothing to do).
-  /// Throws std::invalid_argument, leaving the state unchanged, for a state
-  /// from another operator or not fresh, length above its capacity, or spans
-  /// of the wrong size.
-  void prefill(hyena_decoder_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out) const {
+  /// [batch][length][d_model], as forward(); `ws` as forward()'s (reused
+  /// across calls, it allocates only the first time). length may be 0
+  /// (nothing to do). Throws std::invalid_argument, leaving the state
+  /// unchanged, for a state from another operator or not fresh, length above
+  /// its capacity, or spans of the wrong size.
+  void prefill(hyena_decoder_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out,
+               hyena_workspace<T>& ws) const {
     check_state(state, "prefill");
     if (state.position_ != 0)
       detail::throw_invalid("hyena::hyena_operator::prefill: the state has taken ", state.position_,
@@ -397,8 +399,8 @@ class hyena_operator : public uses_execution {
     if (L == 0) return;
 
     const auto filters = prepared_filters(L);
-    hyena_workspace<T> ws;
-    ws.streams_.resize(S * L);
+    detail::require_allocatable(S * L, sizeof(T), "hyena_workspace streams ((order+1)*d_model*length)");
+    if (ws.streams_.size() < S * L) ws.streams_.resize(S * L);
     const span<T> streams(ws.streams_.data(), S * L);
     for (index_t b = 0; b < B; ++b) {
       prefill_recorder record{state, b, D, S};
@@ -407,6 +409,12 @@ class hyena_operator : public uses_execution {
     for (index_t o = 0; o + 1 < w_.order; ++o)
       online_conv_settle(state.filters_->steps[o], state.mix_[o], L, execution_);
     state.position_ = L;
+  }
+
+  /// As above with a temporary workspace.
+  void prefill(hyena_decoder_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out) const {
+    hyena_workspace<T> ws;
+    prefill(state, length, u, out, ws);
   }
 
   /// Advances every sequence by one token: u_t, out_t: [batch][d_model],
