@@ -61,6 +61,23 @@ void BM_online_block(benchmark::State& state) {
   }
 }
 
+// The crossover: one block of U samples as dot products and as FFTs, side by
+// side (online_conv_options::direct_below picks the faster below/above).
+void online_block_as(benchmark::State& state, bool direct) {
+  const index_t U = index_t(state.range(0)), capacity = 2 * U;
+  hyena::online_conv_options options;
+  options.direct_below = direct ? 2 * U : U;
+  const hyena::online_filter<float> filter(channels, capacity, decaying(channels, capacity), {}, options);
+  hyena::online_conv_state<float> s(1, channels, capacity);
+  hyena::online_conv_prefill(filter, s, U, noise(channels * U, 2));
+  for (auto _ : state) {
+    hyena::detail::online_block(filter, s, U - 1, U, U, hyena::execution_context{});
+    benchmark::ClobberMemory();
+  }
+}
+void BM_block_direct(benchmark::State& state) { online_block_as(state, true); }
+void BM_block_fft(benchmark::State& state) { online_block_as(state, false); }
+
 // A step without any block (capacity 1: the schedule has no block to run):
 // the current tap and skip for every channel.
 void BM_online_step_base(benchmark::State& state) {
@@ -251,6 +268,8 @@ void BM_lm_score_4096(benchmark::State& state) {
 constexpr index_t max_context = index_t(1) << 20;
 
 BENCHMARK(BM_online_block)->ArgName("U")->RangeMultiplier(2)->Range(1, max_context)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_block_direct)->ArgName("U")->RangeMultiplier(2)->Range(8, 256)->Unit(benchmark::kMicrosecond);
+BENCHMARK(BM_block_fft)->ArgName("U")->RangeMultiplier(2)->Range(8, 256)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_online_step_base)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_naive_step)->ArgName("L")->RangeMultiplier(4)->Range(4096, max_context)->Unit(benchmark::kMicrosecond);
 BENCHMARK(BM_recompute_step)->ArgName("L")->RangeMultiplier(4)->Range(4096, max_context)->Unit(benchmark::kMillisecond);
@@ -268,7 +287,8 @@ class decode_reporter : public hyena::bench::ratio_reporter {
  public:
   explicit decode_reporter(std::string out_dir)
       : ratio_reporter({{"BM_operator_recompute_per_token/", "BM_operator_decode_per_token/",
-                         "Operator (d_model 768, order 2) per token: recompute / decoder"}}),
+                         "Operator (d_model 768, order 2) per token: recompute / decoder"},
+                        {"BM_block_direct/", "BM_block_fft/", "One block: dot products / FFT (crossover where it passes 1)"}}),
         out_dir_(std::move(out_dir)) {}
   void ReportRuns(const std::vector<Run>& runs) override {
     ratio_reporter::ReportRuns(runs);
