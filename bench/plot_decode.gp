@@ -4,9 +4,11 @@
 if (!exists("dir")) dir = 'out'
 set terminal pngcairo size 900,600 font ",11"
 set output dir.'/decode.png'
-set title "Decoding one token: mixer of 256 channels, float32 (bench_decode)"
-set logscale xy 2
+set title "Decoding one token: mixer of 256 channels, float32 (bench_decode)" noenhanced
+set logscale x 2
+set logscale y 10
 set format x "%.0s%c"
+set format y "%g"
 set xlabel "context length L (tokens)"
 set ylabel "time per token (us)"
 set key top left

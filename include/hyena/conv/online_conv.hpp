@@ -40,8 +40,9 @@ namespace hyena {
 struct online_conv_options {
   /// Blocks shorter than this many samples are dot products, longer ones
   /// FFTs (a power of two). bench_decode measures the crossover (256
-  /// channels, float, AVX-512, 2026-12-02): a block of 64 costs 0.74x as dot
-  /// products as through FFTs, one of 128 costs 1.15x.
+  /// channels, float, AVX-512, two runs of 2026-12-02): as dot products a
+  /// block costs 0.6-1.1x its FFT up to U = 32, 0.74x and 1.22x at U = 64,
+  /// 1.15-1.64x from U = 128 on.
   index_t direct_below = 128;
   fft_planning planning = fft_planning::estimate;
 };
