@@ -39,15 +39,21 @@ hyena::hyena_config small_config(index_t d_model, index_t order, index_t max_len
   return c;
 }
 
-// Decoding against the exact (double, O(L^2)) operator, at every step: each
-// output is the operator's N-1 chained convolutions, computed in blocks of
-// doubling size of at most 2*capacity samples through FFTs (fft_tolerance
-// each) plus the projections' and the filter MLP's few u. Measured: see
-// HYENA_PRINT_ERRORS output.
+// Decoding against the exact (double, O(L^2)) operator, at every step.
+// A step's output is a sum over its whole history (every block the
+// schedule ran, each an FFT convolution of a few u), so its absolute error
+// is a few u of sum_s |k[s] x[t-s]|, while its value, a sum of terms of both
+// signs, is about sqrt(t) times smaller than that: the relative error of one
+// step grows like u*sqrt(t), not with the order (the gates do not amplify
+// relative errors). Model: u*(2 + sqrt(L)), the worst step of a sequence of
+// L. Measured worst step over orders 2-5 and both layouts, in u (float /
+// double): L = 1, 2: 0.5-0.8 / 1.1-1.8; L = 13: 0.7-4.2 / 2.2-4.0;
+// L = 97: 4.3-10.4 / 5.8-18.0; L = 300: 9.0-18.6 / 13.6-26.9, against the
+// model's 3.0, 3.4, 5.6, 11.8, 19.3. Tolerance: 4x the model (2.6x the
+// worst measurement, double N=3 L=97).
 template <class T>
-double decode_tolerance(index_t order, index_t capacity) {
-  return double(order - 1) * hyena::test::fft_tolerance<T>(2 * static_cast<std::size_t>(capacity)) +
-         16.0 * hyena::test::unit_roundoff<T>();
+double decode_tolerance(index_t capacity) {
+  return 4.0 * hyena::test::unit_roundoff<T>() * (2.0 + std::sqrt(double(capacity)));
 }
 
 // Prefill `prefill` tokens, then step the rest; returns out [B][L][D] and
@@ -120,9 +126,9 @@ TYPED_TEST(HyenaDecoder, StepsMatchTheFullForwardForOrders2To5) {
              << hyena::filter_layout_name(layout) << " L=" << L << " prefill=" << prefill;
           // Every step against the exact operator; the whole output (the
           // prefill's part included) against forward().
-          expect_error_within(worst_step_error(out, exact, B, L, D, prefill), decode_tolerance<T>(order, L),
+          expect_error_within(worst_step_error(out, exact, B, L, D, prefill), decode_tolerance<T>(L),
                               at.str());
-          expect_error_within(relative_l2_error(out, full), 2 * decode_tolerance<T>(order, L), at.str() + " vs forward");
+          expect_error_within(relative_l2_error(out, full), 2 * decode_tolerance<T>(L), at.str() + " vs forward");
         }
       }
 }
@@ -134,7 +140,7 @@ TYPED_TEST(HyenaDecoder, AStateLongerThanTheSequenceDecodesTheSame) {
   const auto u = random_vector<T>(B * L * D, 8);
   const auto exact = hyena::test::naive_hyena_forward(op.weights(), B, L, u, 0.0, true, false);
   const auto out = decode(op, B, L, u, 10, 256);
-  expect_error_within(worst_step_error(out, exact, B, L, D, 10), decode_tolerance<T>(3, 256), "capacity 256, L=50");
+  expect_error_within(worst_step_error(out, exact, B, L, D, 10), decode_tolerance<T>(50), "capacity 256, L=50");
 }
 
 TYPED_TEST(HyenaDecoder, ResultsDoNotDependOnTheThreadCount) {
