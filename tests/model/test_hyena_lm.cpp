@@ -19,6 +19,7 @@
 namespace {
 
 using hyena::index_t;
+using hyena::test::random_ids;
 using hyena::test::expect_error_within;
 using hyena::test::relative_l2_error;
 
@@ -37,14 +38,6 @@ TYPED_TEST_SUITE(HyenaLm, Precisions);
 template <class T>
 double model_tolerance(index_t n_layer, index_t length) {
   return hyena::test::lm_tolerance<T>(n_layer, hyena::causal_conv_fft_size(length));
-}
-
-std::vector<std::int64_t> random_ids(index_t n, index_t vocab, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<std::int64_t> dist(0, std::int64_t(vocab) - 1);
-  std::vector<std::int64_t> ids(n);
-  for (auto& id : ids) id = dist(gen);
-  return ids;
 }
 
 TYPED_TEST(HyenaLm, MatchesNaiveForwardForOddLengths) {

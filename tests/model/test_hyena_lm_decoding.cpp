@@ -20,22 +20,16 @@
 namespace {
 
 using hyena::index_t;
+using hyena::test::random_ids;
 using hyena::test::expect_error_within;
 using hyena::test::expect_invalid;
 using hyena::test::relative_l2_error;
+using hyena::test::worst_step_error;
 
 template <class T>
 class HyenaLmDecoding : public ::testing::Test {};
 using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(HyenaLmDecoding, Precisions);
-
-std::vector<std::int64_t> random_ids(index_t n, index_t vocab, std::uint32_t seed) {
-  std::mt19937 gen(seed);
-  std::uniform_int_distribution<std::int64_t> dist(0, std::int64_t(vocab) - 1);
-  std::vector<std::int64_t> ids(n);
-  for (auto& id : ids) id = dist(gen);
-  return ids;
-}
 
 // Per step, against the exact model. The LayerNorms re-normalise every
 // block's output, so errors neither compound nor grow with the length here:
@@ -84,22 +78,6 @@ decoded decode(const hyena::hyena_lm<T>& model, index_t B, index_t L, const std:
     }
   }
   return decoded(hidden, logits);
-}
-
-// Worst relative L2 error over steps t >= first (all sequences together).
-double worst_step_error(const std::vector<double>& a, const std::vector<double>& ref, index_t B, index_t L,
-                        index_t width, index_t first) {
-  double worst = 0;
-  for (index_t t = first; t < L; ++t) {
-    std::vector<double> x, y;
-    for (index_t b = 0; b < B; ++b)
-      for (index_t i = 0; i < width; ++i) {
-        x.push_back(a[(b * L + t) * width + i]);
-        y.push_back(ref[(b * L + t) * width + i]);
-      }
-    worst = std::max(worst, relative_l2_error(x, y));
-  }
-  return worst;
 }
 
 TYPED_TEST(HyenaLmDecoding, StepsMatchTheExactModelAndForward) {

@@ -22,6 +22,7 @@ using hyena::test::expect_error_within;
 using hyena::test::expect_invalid;
 using hyena::test::random_vector;
 using hyena::test::relative_l2_error;
+using hyena::test::worst_step_error;
 
 template <class T>
 class HyenaDecoder : public ::testing::Test {};
@@ -81,25 +82,8 @@ std::vector<T> decode(const hyena::hyena_operator<T>& op, index_t B, index_t L, 
   return out;
 }
 
-// The worst relative L2 error over the time steps from `first` on (all
-// sequences together). The prefill's outputs are forward()'s, whose error is
-// spread evenly over a row rather than relative to each step: they are
-// checked with the whole output.
-template <class T, class R>
-double worst_step_error(const std::vector<T>& a, const std::vector<R>& ref, index_t B, index_t L, index_t D,
-                        index_t first = 0) {
-  double worst = 0;
-  for (index_t t = first; t < L; ++t) {
-    std::vector<double> x, y;
-    for (index_t b = 0; b < B; ++b)
-      for (index_t d = 0; d < D; ++d) {
-        x.push_back(a[(b * L + t) * D + d]);
-        y.push_back(ref[(b * L + t) * D + d]);
-      }
-    worst = std::max(worst, relative_l2_error(x, y));
-  }
-  return worst;
-}
+// The prefill's outputs are forward()'s, whose error is spread evenly over a
+// row rather than relative to each step: the whole output checks them.
 
 TYPED_TEST(HyenaDecoder, StepsMatchTheFullForwardForOrders2To5) {
   using T = TypeParam;

@@ -190,4 +190,13 @@ hyena::hyena_lm_weights<T> random_lm_weights(std::size_t n_layer, std::size_t D,
   return w;
 }
 
+/// n token ids uniform in [0, vocab) from a fixed seed.
+inline std::vector<std::int64_t> random_ids(std::size_t n, std::size_t vocab, std::uint32_t seed) {
+  std::mt19937 gen(seed);
+  std::uniform_int_distribution<std::int64_t> dist(0, std::int64_t(vocab) - 1);
+  std::vector<std::int64_t> ids(n);
+  for (auto& id : ids) id = dist(gen);
+  return ids;
+}
+
 }  // namespace hyena::test

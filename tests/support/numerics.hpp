@@ -38,6 +38,25 @@ double relative_l2_error(const A& actual, const B& reference) {
   return static_cast<double>(std::sqrt(num / den));
 }
 
+/// The worst relative L2 error over the time steps t >= first of
+/// [batch][length][width] tensors, all sequences of a step together: what a
+/// decoder, which produces one step at a time, must get right at every step.
+template <class A, class B>
+double worst_step_error(const A& actual, const B& reference, std::size_t batch, std::size_t length,
+                        std::size_t width, std::size_t first = 0) {
+  double worst = 0;
+  std::vector<double> x(batch * width), y(batch * width);
+  for (std::size_t t = first; t < length; ++t) {
+    for (std::size_t b = 0; b < batch; ++b)
+      for (std::size_t i = 0; i < width; ++i) {
+        x[b * width + i] = double(actual[(b * length + t) * width + i]);
+        y[b * width + i] = double(reference[(b * length + t) * width + i]);
+      }
+    worst = std::fmax(worst, relative_l2_error(x, y));
+  }
+  return worst;
+}
+
 /// max_i |a_i - b_i| / max_i |b_i|.
 template <class A, class B>
 double relative_max_error(const A& actual, const B& reference) {
@@ -143,19 +162,6 @@ double operator_tolerance(std::size_t order, std::size_t fft_size) {
 template <class T>
 double lm_tolerance(std::size_t n_layer, std::size_t fft_size) {
   return 3.0 * std::sqrt(double(n_layer)) * fft_conv_error<T>(fft_size);
-}
-
-/// The older worst-case style bound 8*u*log2(n): 1x fft_conv_tolerance at
-/// n <= 4 growing to 7.4x at n = 131072 (20x to 35x the measured convolution
-/// errors from n = 14 on). The accuracy tests
-/// against exact references use the models above; this one remains for
-/// property checks that scale it by a norm or a count (causality leaks,
-/// linearity, the skip term, FFT plans, non-finite inputs, the online
-/// convolution), whose margins have not been re-derived.
-template <class T>
-double fft_tolerance(std::size_t fft_size) {
-  const double log2n = std::fmax(1.0, std::log2(static_cast<double>(fft_size)));
-  return 8.0 * unit_roundoff<T>() * log2n;
 }
 
 }  // namespace hyena::test
