@@ -48,12 +48,21 @@ TYPED_TEST(NonFinite, ConvolutionKeepsThePastExactAndOtherRowsUntouched) {
       hyena::causal_conv(filter, B, u, y);
       // The direct convolution is exactly causal: the reference for t < t0.
       hyena::direct_causal_conv<T>(k, skip, {B, C, L}, u, exact);
+      // The FFT's rounding spreads over the row: the rms error before t0
+      // relative to the row's rms output is the convolution's error, model
+      // 3.6u at n = 400. Measured 3.1u at t0 = 199, 1.6u at t0 = 57 and 0.3u
+      // at t0 = 1 (one output): 4.5x, 9x and 50x below the tolerance.
+      double err2 = 0, row2 = 0;
       for (index_t t = 0; t < t0; ++t) {
         ASSERT_TRUE(std::isfinite(y[row * L + t])) << "t " << t << " t0 " << t0;
-        ASSERT_NEAR(y[row * L + t], exact[row * L + t],
-                    8 * hyena::test::fft_tolerance<T>(filter.fft_size()))
-            << "t " << t << " t0 " << t0;
+        const double d = double(y[row * L + t]) - double(exact[row * L + t]);
+        err2 += d * d;
       }
+      for (index_t t = 0; t < L; ++t) row2 += double(y_clean[row * L + t]) * double(y_clean[row * L + t]);
+      if (t0 > 0)
+        hyena::test::expect_error_within(std::sqrt(err2 / double(t0)) / std::sqrt(row2 / double(L)),
+                                         hyena::test::fft_conv_tolerance<T>(filter.fft_size()),
+                                         "conv before t0 = " + std::to_string(t0) + " (rms, relative to the row)");
       for (index_t t = t0; t < L; ++t) ASSERT_TRUE(std::isnan(y[row * L + t])) << "t " << t;
       for (index_t r = 0; r < B * C; ++r) {
         if (r == row) continue;
@@ -73,12 +82,26 @@ TYPED_TEST(NonFinite, OperatorOutputsBeforeT0AreUnchanged) {
   const index_t B = 2, L = 100, D = 6, t0 = 37;
   const auto clean = hyena::test::random_vector<T>(B * L * D, 6);
   const auto expected = op.forward(B, L, clean);
-  double scale = 0;
-  for (auto x : expected) scale = std::max(scale, std::fabs(double(x)));
   for (const T bad : bad_values<T>()) {
     auto u = clean;
     u[(1 * L + t0) * D + 2] = bad;  // batch 1, time t0, feature 2
     const auto out = op.forward(B, L, u);
+    // Batch 1 before t0 differs from the clean forward only where its rows'
+    // transforms see other data: at most a convolution's error (rms,
+    // relative to the batch's rms output). Measured 0.4u / 0.35u, 35x / 40x
+    // below the tolerance: the changed transforms round nearly alike. Batch
+    // 0 is computed exactly as before (measured 0).
+    double err2 = 0, out2 = 0;
+    for (index_t i = L * D; i < (L + t0) * D; ++i)
+      err2 += (double(out[i]) - double(expected[i])) * (double(out[i]) - double(expected[i]));
+    for (index_t i = L * D; i < 2 * L * D; ++i) out2 += double(expected[i]) * double(expected[i]);
+    hyena::test::expect_error_within(std::sqrt(err2 / double(t0 * D)) / std::sqrt(out2 / double(L * D)),
+                                     hyena::test::fft_conv_tolerance<T>(hyena::causal_conv_fft_size(L)),
+                                     "operator before t0 (rms, relative to the batch)");
+    const std::vector<T> out0(out.begin(), out.begin() + L * D), expected0(expected.begin(), expected.begin() + L * D);
+    hyena::test::expect_error_within(hyena::test::relative_l2_error(out0, expected0),
+                                     hyena::test::fft_conv_tolerance<T>(hyena::causal_conv_fft_size(L)),
+                                     "operator, the other batch");
     for (index_t b = 0; b < B; ++b)
       for (index_t t = 0; t < L; ++t)
         for (index_t d = 0; d < D; ++d) {
@@ -87,7 +110,6 @@ TYPED_TEST(NonFinite, OperatorOutputsBeforeT0AreUnchanged) {
             // Unchanged up to FFT rounding: the perturbed rows are transformed
             // truncated at t0, which moves earlier outputs by rounding only.
             ASSERT_TRUE(std::isfinite(out[i])) << b << " " << t << " " << d;
-            ASSERT_NEAR(out[i], expected[i], scale * 4 * hyena::test::fft_tolerance<T>(256)) << b << " " << t;
           } else {
             ASSERT_TRUE(std::isnan(out[i])) << "from t0 on the output is NaN: " << t;
           }

@@ -3,6 +3,8 @@
 
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cmath>
 #include <sstream>
 #include <stdexcept>
 #include <string>
@@ -103,15 +105,23 @@ TYPED_TEST(HyenaOperator, IsCausal) {
     for (index_t t = t0; t < L; ++t)
       for (index_t d = 0; d < D; ++d) u[(b * L + t) * D + d] += T(10);
   const auto after = op.forward(2, L, u);
-  double scale = 0;
-  for (auto x : before) scale = std::max(scale, std::fabs(double(x)));
+  double leak = 0;
   for (index_t b = 0; b < 2; ++b)
     for (index_t t = 0; t < t0; ++t)
       for (index_t d = 0; d < D; ++d) {
         const index_t i = (b * L + t) * D + d;
-        // FFT rounding leaks the (100x larger) future into the past at ~fft_tolerance.
-        ASSERT_NEAR(before[i], after[i], 100 * scale * hyena::test::fft_tolerance<T>(128)) << t;
+        leak = std::max(leak, std::fabs(double(before[i]) - double(after[i])));
       }
+  // FFT rounding leaks the (larger) future into the past: relative to the
+  // largest output after the change, at most a convolution's error. Measured
+  // 0.30u / 0.30u (float / double), far under the model's 3.3u (n = 128):
+  // the leak is a max over few outputs relative to a max, and the
+  // projections before the convolutions are exactly causal. The tolerance,
+  // fft_conv_tolerance, is 44x above; the older 100x-scaled bound was 146x.
+  double future = 0;
+  for (auto x : after) future = std::max(future, std::fabs(double(x)));
+  hyena::test::expect_error_within(leak / future, hyena::test::fft_conv_tolerance<T>(hyena::causal_conv_fft_size(L)),
+                                   "leak before t0 / max |y after|");
 }
 
 TYPED_TEST(HyenaOperator, WorkspaceReuseAndThreadsGiveIdenticalResults) {
