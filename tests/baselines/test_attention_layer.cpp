@@ -14,6 +14,7 @@
 #include <cstdint>
 #include <thread>
 #include <utility>
+#include <string>
 #include <vector>
 
 #include "support/attention_cases.hpp"
@@ -38,13 +39,20 @@ class AttentionLayer : public ::testing::Test {};
 using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(AttentionLayer, Precisions);
 
-// A layer adds two d_model-term projections around the core: the q, k, v
-// and output sums each round like u*sqrt(d_model), on top of the core's
-// error (core_tolerance, support/attention_cases.hpp), so the core's bound
-// gains a sqrt(d_model) term.
+// A layer adds d_model-term projections around the core: v's error passes
+// through the core to the output and the output projection adds its own,
+// each a d_model-term sum whose partial sums round independently, ~u*sqrt(
+// d_model/8) relative (as in the reference-dump tests' projection model);
+// with the core's error (core_error, support/attention_cases.hpp) in
+// quadrature: hypot(core_error(L), u*sqrt(d_model/4)). Measured (worst over
+// the four cores, biases or not, batch 1 and 2, float / double, units of u):
+// D = 16: L = 1: 2.4 / 2.3 [model 2.1], L = 7: 2.7 / 2.4 [2.4], L = 33:
+// 2.8 / 2.8 [2.7]; D = 24: L = 1: 2.1 / 2.3 [2.6], L = 7: 3.0 / 2.5 [2.8],
+// L = 33: 3.0 / 2.7 [3.0]. The tolerance is 3x the model: 2.7x-3.3x the
+// worst measurement at each shape.
 template <class T>
-double layer_tolerance(index_t length, index_t head_dim, index_t d_model) {
-  return hyena::test::core_tolerance<T>(length, head_dim) + 2.0 * unit_roundoff<T>() * std::sqrt(double(d_model));
+double layer_tolerance(index_t length, index_t d_model) {
+  return 3.0 * std::hypot(hyena::test::core_error<T>(length), unit_roundoff<T>() * std::sqrt(double(d_model) / 4));
 }
 
 // Weights like PyTorch's Linear initialisation, Uniform(+-1/sqrt(d_model)),
@@ -90,9 +98,10 @@ void check_layer(const Core& core, Reference&& core_reference, const char* what)
           layer.apply(batch, L, x, y);
           const auto exact = reference_attention_layer(D, H, batch, L, x, w.w_qkv, w.b_qkv,
                                                        w.w_out, w.b_out, core_reference);
-          EXPECT_LE(relative_l2_error(y, exact), layer_tolerance<T>(L, D / H, D))
-              << what << " D " << D << " H " << H << " batch " << batch << " L " << L
-              << (biases ? "" : " no biases");
+          hyena::test::expect_error_within(relative_l2_error(y, exact), layer_tolerance<T>(L, D),
+                                           std::string(what) + " D " + std::to_string(D) + " H " +
+                                               std::to_string(H) + " batch " + std::to_string(batch) + " L " +
+                                               std::to_string(L) + (biases ? "" : " no biases"));
         }
 }
 

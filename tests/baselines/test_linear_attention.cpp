@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "support/attention_cases.hpp"
@@ -36,8 +37,8 @@ TYPED_TEST(LinearAttention, MatchesReference) {
     // divide none of the lengths or exceed some.
     for (index_t chunk : {64, 1, 5, 16}) {
       hyena::linear_attention<T>(chunk).apply(s, in.q, in.k, in.v, o);
-      EXPECT_LE(relative_l2_error(o, exact), core_tolerance<T>(s.length, s.head_dim))
-          << s.describe() << " chunk " << chunk;
+      hyena::test::expect_error_within(relative_l2_error(o, exact), core_tolerance<T>(s.length),
+                                       "linear " + s.describe() + " chunk " + std::to_string(chunk));
     }
   }
 }

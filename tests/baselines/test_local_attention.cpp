@@ -8,6 +8,7 @@
 
 #include <cstdint>
 #include <limits>
+#include <string>
 #include <vector>
 
 #include "support/attention_cases.hpp"
@@ -41,8 +42,9 @@ TYPED_TEST(LocalAttention, MatchesReference) {
       for (const tiles& t : {tiles{0, 0}, tiles{5, 3}, tiles{2, 7}, tiles{1, 1}}) {
         if (t.first == 1 && s.length > 33) continue;  // as in tile_choices()
         hyena::local_attention<T>(w, t.first, t.second).apply(s, in.q, in.k, in.v, o);
-        EXPECT_LE(relative_l2_error(o, exact), core_tolerance<T>(s.length, s.head_dim))
-            << s.describe() << " window " << w << " tiles " << t.first << "x" << t.second;
+        hyena::test::expect_error_within(relative_l2_error(o, exact), core_tolerance<T>(s.length),
+                                         "local " + s.describe() + " window " + std::to_string(w) + " tiles " +
+                                             std::to_string(t.first) + "x" + std::to_string(t.second));
       }
     }
   }
@@ -57,8 +59,8 @@ TYPED_TEST(LocalAttention, WindowCoveringSequenceEqualsSoftmax) {
     hyena::softmax_attention<T>().apply(s, in.q, in.k, in.v, full);
     for (index_t w : {s.length, s.length + 1, std::numeric_limits<index_t>::max()}) {
       hyena::local_attention<T>(w).apply(s, in.q, in.k, in.v, o);
-      EXPECT_LE(relative_l2_error(o, full), 2 * core_tolerance<T>(s.length, s.head_dim))
-          << s.describe() << " window " << w;
+      hyena::test::expect_error_within(relative_l2_error(o, full), hyena::test::core_pair_tolerance<T>(s.length),
+                                       "local vs softmax " + s.describe() + " window " + std::to_string(w));
     }
   }
 }
@@ -72,7 +74,8 @@ TYPED_TEST(LocalAttention, LargeScoresStayAccurate) {
     std::vector<T> o(s.elements());
     const auto banded = reference_softmax_attention(s, in.q, in.k, in.v, 10);
     hyena::local_attention<T>(10, 4, 3).apply(s, in.q, in.k, in.v, o);
-    EXPECT_LE(relative_l2_error(o, banded), hyena::test::large_score_tolerance<T>(s)) << "local " << s.describe();
+    hyena::test::expect_error_within(relative_l2_error(o, banded), hyena::test::large_score_tolerance<T>(s, 10),
+                                      "local large scores " + s.describe());
   }
 }
 

@@ -5,6 +5,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "support/attention_cases.hpp"
@@ -33,7 +34,8 @@ TYPED_TEST(SoftmaxAttention, MatchesReference) {
     const auto exact = reference_softmax_attention(s, in.q, in.k, in.v);
     std::vector<T> o(s.elements());
     hyena::softmax_attention<T>().apply(s, in.q, in.k, in.v, o);
-    EXPECT_LE(relative_l2_error(o, exact), core_tolerance<T>(s.length, s.head_dim)) << s.describe();
+    hyena::test::expect_error_within(relative_l2_error(o, exact), core_tolerance<T>(s.length),
+                                      "softmax " + s.describe());
   }
 }
 
@@ -46,7 +48,8 @@ TYPED_TEST(SoftmaxAttention, LargeScoresStayAccurate) {
     std::vector<T> o(s.elements());
     const auto exact = reference_softmax_attention(s, in.q, in.k, in.v);
     hyena::softmax_attention<T>().apply(s, in.q, in.k, in.v, o);
-    EXPECT_LE(relative_l2_error(o, exact), hyena::test::large_score_tolerance<T>(s)) << "softmax " << s.describe();
+    hyena::test::expect_error_within(relative_l2_error(o, exact), hyena::test::large_score_tolerance<T>(s),
+                                      "softmax large scores " + s.describe());
   }
 }
 

@@ -7,6 +7,7 @@
 #include <gtest/gtest.h>
 
 #include <cstdint>
+#include <string>
 #include <vector>
 
 #include "support/attention_cases.hpp"
@@ -36,14 +37,14 @@ TYPED_TEST(TiledAttention, MatchesReferenceAndSoftmax) {
     const auto exact = reference_softmax_attention(s, in.q, in.k, in.v);
     std::vector<T> full(s.elements()), o(s.elements());
     hyena::softmax_attention<T>().apply(s, in.q, in.k, in.v, full);
-    const double tol = core_tolerance<T>(s.length, s.head_dim);
+    const double tol = core_tolerance<T>(s.length);
+    const double pair_tol = hyena::test::core_pair_tolerance<T>(s.length);
     for (const tiles& t : hyena::test::tile_choices(s.length)) {
       hyena::tiled_attention<T>(t.first, t.second).apply(s, in.q, in.k, in.v, o);
-      EXPECT_LE(relative_l2_error(o, exact), tol)
-          << s.describe() << " tiles " << t.first << "x" << t.second;
-      // Both are within tol of the exact result, so within 2 tol of each other.
-      EXPECT_LE(relative_l2_error(o, full), 2 * tol)
-          << s.describe() << " tiles " << t.first << "x" << t.second;
+      const std::string what = s.describe() + " tiles " + std::to_string(t.first) + "x" + std::to_string(t.second);
+      hyena::test::expect_error_within(relative_l2_error(o, exact), tol, "tiled " + what);
+      // Two independent errors: they add in quadrature (core_pair_tolerance).
+      hyena::test::expect_error_within(relative_l2_error(o, full), pair_tol, "tiled vs softmax " + what);
     }
   }
 }
@@ -57,7 +58,8 @@ TYPED_TEST(TiledAttention, LargeScoresStayAccurate) {
     std::vector<T> o(s.elements());
     const auto exact = reference_softmax_attention(s, in.q, in.k, in.v);
     hyena::tiled_attention<T>(5, 3).apply(s, in.q, in.k, in.v, o);
-    EXPECT_LE(relative_l2_error(o, exact), hyena::test::large_score_tolerance<T>(s)) << "tiled " << s.describe();
+    hyena::test::expect_error_within(relative_l2_error(o, exact), hyena::test::large_score_tolerance<T>(s),
+                                      "tiled large scores " + s.describe());
   }
 }
 
