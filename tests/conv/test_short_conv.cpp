@@ -3,7 +3,9 @@
 
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <stdexcept>
+#include <string>
 #include <vector>
 
 #include "support/numerics.hpp"
@@ -56,9 +58,14 @@ TEST(ShortConv, MatchesConv1dForManyShapes) {
         const auto expected = torch_conv1d_reference(w, b, K, B, C, L, u);
         std::vector<double> y(u.size());
         hyena::short_causal_conv<double>(w, b, K, {B, C, L}, u, y);
-        // K+1 terms summed in double in the same order: a few ulps of the
-        // largest partial sum (relative to the largest output: K u).
-        EXPECT_LE(hyena::test::relative_max_error(y, expected), 1e-14 * double(K)) << "K=" << K << " L=" << L;
+        // K+1 terms summed in double in the same order: measured 0 (bit for
+        // bit) on every shape. A compiler that fuses a multiply-add on one
+        // side only changes some of the K+1 roundings: model u*sqrt(K+1)
+        // relative to the largest output, tolerance 4x it (was 1e-14*K, 45u*K).
+        hyena::test::expect_error_within(hyena::test::relative_max_error(y, expected),
+                                         4 * std::sqrt(double(K + 1)) * hyena::test::unit_roundoff<double>(),
+                                         "K=" + std::to_string(K) + " L=" + std::to_string(L) + " B=" +
+                                             std::to_string(B));
         // In place gives exactly the same numbers.
         auto inplace = u;
         hyena::short_causal_conv<double>(w, b, K, {B, C, L}, inplace, inplace);
@@ -74,8 +81,13 @@ TEST(ShortConv, FloatMatchesDoubleReference) {
   const std::vector<float> wf(w.begin(), w.end()), bf(b.begin(), b.end()), uf(u.begin(), u.end());
   std::vector<float> y(uf.size());
   hyena::short_causal_conv<float>(wf, bf, K, {B, C, L}, uf, y);
-  // Inputs rounded to float (u/2 each) plus K+1 float operations: ~ (K+2) u.
-  EXPECT_LE(hyena::test::relative_max_error(y, expected), 5 * 6e-8 * (K + 2));
+  // Inputs rounded to float (u/2 each) plus K+1 float operations, in
+  // quadrature: model u*sqrt(K+2) = 2.2u of the largest output; measured
+  // 1.4u. The tolerance is 3x the model, 4.8x the measurement (was 5u*(K+2),
+  // 18x).
+  hyena::test::expect_error_within(hyena::test::relative_max_error(y, expected),
+                                   3 * std::sqrt(double(K + 2)) * hyena::test::unit_roundoff<float>(),
+                                   "float K=3 L=31");
 }
 
 TEST(ShortConv, RejectsBadInput) {

@@ -20,9 +20,17 @@ using Precisions = ::testing::Types<float, double>;
 TYPED_TEST_SUITE(LayerNorm, Precisions);
 
 // Statistics are summed in double. For float the only rounding of size
-// u(T) is the final store (measured 0.5u); for double every step rounds at
-// u: centring, the correction, rstd (sqrt and divide), weight and bias,
-// about five roundings whose rms is ~2u (measured 1.7u). Bound: 4u.
+// u(T) is the final store: model u/2 (measured 0.42u-0.50u for widths 7 to
+// 129), tolerance 4x it, 2u. For double every step rounds at u: centring,
+// the correction, rstd (sqrt and divide), weight and bias, about five
+// roundings whose rms is ~2u: model 2u (measured 0.72u-1.68u, growing with
+// the width), tolerance 2x it, 4u (2.4x the worst measurement, width 129).
+// Width 1 normalises to the bias exactly (0 in both).
+template <class T>
+double layer_norm_tolerance() {
+  return sizeof(T) == 4 ? 2 * hyena::test::unit_roundoff<T>() : 4 * hyena::test::unit_roundoff<T>();
+}
+
 TYPED_TEST(LayerNorm, MatchesNaiveIncludingOffsetRows) {
   using T = TypeParam;
   for (index_t width : {1, 7, 32, 129})
@@ -35,7 +43,7 @@ TYPED_TEST(LayerNorm, MatchesNaiveIncludingOffsetRows) {
       hyena::layer_norm<T>(rows, width, x, w.weight, w.bias, 1e-5, y);
       const auto expected = hyena::test::naive_layer_norm(std::vector<double>(x.begin(), x.end()), width, w, 1e-5);
       hyena::test::expect_error_within(
-          hyena::test::relative_l2_error(y, expected), 4 * hyena::test::unit_roundoff<T>(),
+          hyena::test::relative_l2_error(y, expected), layer_norm_tolerance<T>(),
           "layer_norm width " + std::to_string(width) + " offset " + std::to_string(offset));
       // In place gives the same bits.
       hyena::layer_norm<T>(rows, width, x, w.weight, w.bias, 1e-5, x);
