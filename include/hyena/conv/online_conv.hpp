@@ -271,11 +271,7 @@ template <class T>
 void check_online_prefill(const online_filter<T>& filter, const online_conv_state<T>& state, index_t length,
                           const char* function) {
   check_online_pair(filter, state, function);
-  if (state.position() != 0)
-    throw_invalid("hyena::", function, ": the state has taken ", state.position(),
-                  " steps; a prefill starts from a fresh (reset) state");
-  if (length > state.capacity())
-    throw_invalid("hyena::", function, ": ", length, " steps exceed the state's capacity ", state.capacity());
+  require_fresh_state_for(function, state.position(), length, state.capacity(), "steps");
 }
 
 // Work per row above which a block is split over threads: smaller blocks
@@ -317,9 +313,7 @@ void online_conv_step(const online_filter<T>& filter, online_conv_state<T>& stat
   const index_t rows = state.batch() * state.channels(), C = state.channels(), t = state.position();
   detail::require_size(x.size(), rows, "online_conv_step", "x", "batch*channels = ", state.batch(), "*", C);
   detail::require_size(y.size(), rows, "online_conv_step", "y", "batch*channels = ", state.batch(), "*", C);
-  if (t >= state.capacity())
-    detail::throw_invalid("hyena::online_conv_step: the state is full (capacity ", state.capacity(),
-                          " steps taken)");
+  detail::require_room_for_a_step("online_conv_step", t, state.capacity(), "steps");
   for (index_t r = 0; r < rows; ++r) {
     const index_t c = r % C;
     const T xt = detail::nan_if_not_finite(x[r]);

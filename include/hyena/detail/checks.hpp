@@ -74,6 +74,25 @@ void require_size(index_t actual, index_t expected, const char* function, const 
     throw_invalid("hyena::", function, ": ", name, " has ", actual, " elements, expected ", shape..., " = ", expected);
 }
 
+/// A decoding state (online convolution, operator, model) at `position` may
+/// take a prefill of `length` only when fresh and when it fits: throws
+/// std::invalid_argument naming `function` and the sizes in `unit`s
+/// ("steps", "tokens") otherwise.
+inline void require_fresh_state_for(const char* function, index_t position, index_t length, index_t capacity,
+                                    const char* unit) {
+  if (position != 0)
+    throw_invalid("hyena::", function, ": the state has taken ", position, " ", unit,
+                  "; a prefill starts from a fresh (reset) state");
+  if (length > capacity)
+    throw_invalid("hyena::", function, ": ", length, " ", unit, " exceed the state's capacity ", capacity);
+}
+
+/// A decoding state at `position` may take one more step only below its capacity.
+inline void require_room_for_a_step(const char* function, index_t position, index_t capacity, const char* unit) {
+  if (position >= capacity)
+    throw_invalid("hyena::", function, ": the state is full (capacity ", capacity, " ", unit, " taken)");
+}
+
 /// The index of the first NaN or +-Inf in `values`, or values.size().
 template <class Container>
 index_t first_non_finite(const Container& values) noexcept {

@@ -321,12 +321,7 @@ class hyena_lm : public uses_execution {
                span_arg<T> logits, hyena_lm_workspace<T>& ws) const {
     check_state(state, "prefill");
     detail::require_positive(length, "hyena_lm::prefill", "length");
-    if (state.position() != 0)
-      detail::throw_invalid("hyena::hyena_lm::prefill: the state has taken ", state.position(),
-                            " tokens; a prefill starts from a fresh (reset) state");
-    if (length > state.capacity())
-      detail::throw_invalid("hyena::hyena_lm::prefill: ", length, " tokens exceed the state's capacity ",
-                            state.capacity());
+    detail::require_fresh_state_for("hyena_lm::prefill", state.position(), length, state.capacity(), "tokens");
     check_io("hyena_lm::prefill", state.batch(), length, ids, hidden, logits);
     run_blocks(state.batch(), length, ids, hidden, logits, ws, nullptr,
                [&](index_t li, span<const T> normed, span<T> branch) {
@@ -344,9 +339,7 @@ class hyena_lm : public uses_execution {
   void step(hyena_lm_state<T>& state, span<const std::int64_t> ids_t, span_arg<T> hidden_t,
             span_arg<T> logits_t) const {
     check_state(state, "step");
-    if (state.position() >= state.capacity())
-      detail::throw_invalid("hyena::hyena_lm::step: the state is full (capacity ", state.capacity(),
-                            " tokens taken)");
+    detail::require_room_for_a_step("hyena_lm::step", state.position(), state.capacity(), "tokens");
     const index_t B = state.batch(), D = d_model_;
     check_io("hyena_lm::step", B, 1, ids_t, hidden_t, logits_t);
     const span<T> r(state.residual_.data(), B * D), normed(state.normed_.data(), B * D),

@@ -386,12 +386,7 @@ class hyena_operator : public uses_execution {
   void prefill(hyena_decoder_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out,
                hyena_workspace<T>& ws) const {
     check_state(state, "prefill");
-    if (state.position_ != 0)
-      detail::throw_invalid("hyena::hyena_operator::prefill: the state has taken ", state.position_,
-                            " tokens; a prefill starts from a fresh (reset) state");
-    if (length > state.capacity_)
-      detail::throw_invalid("hyena::hyena_operator::prefill: ", length, " tokens exceed the state's capacity ",
-                            state.capacity_);
+    detail::require_fresh_state_for("hyena_operator::prefill", state.position_, length, state.capacity_, "tokens");
     const index_t B = state.batch_, D = w_.d_model, S = w_.streams(), L = length;
     const index_t elements = detail::checked_mul(B, L, D, "batch*length*d_model");
     detail::require_size(u.size(), elements, "hyena_operator::prefill", "u", "batch*length*d_model = ", B, "*", L, "*", D);
@@ -428,19 +423,10 @@ class hyena_operator : public uses_execution {
     const index_t B = state.batch_, D = w_.d_model, S = w_.streams(), K = w_.short_filter_size, N = w_.order;
     detail::require_size(u_t.size(), B * D, "hyena_operator::step", "u_t", "batch*d_model = ", B, "*", D);
     detail::require_size(out_t.size(), B * D, "hyena_operator::step", "out_t", "batch*d_model = ", B, "*", D);
-    if (state.position_ >= state.capacity_)
-      detail::throw_invalid("hyena::hyena_operator::step: the state is full (capacity ", state.capacity_,
-                            " tokens taken)");
+    detail::require_room_for_a_step("hyena_operator::step", state.position_, state.capacity_, "tokens");
 
-    // p_t = W_in u_t + b_in for every sequence: one GEMM per fixed block of streams.
-    const Eigen::Map<const row_matrix> w_in(w_.in_proj_weight.data(), Eigen::Index(S), Eigen::Index(D));
-    const Eigen::Map<const vector> b_in(w_.in_proj_bias.data(), Eigen::Index(S));
-    const Eigen::Map<const matrix> u(u_t.data(), Eigen::Index(D), Eigen::Index(B));
-    Eigen::Map<matrix> p(state.projected_.data(), Eigen::Index(S), Eigen::Index(B));
-    execution_.for_each_block(S, 256, [&](index_t r0, index_t n) {
-      p.middleRows(Eigen::Index(r0), Eigen::Index(n)).colwise() = b_in.segment(Eigen::Index(r0), Eigen::Index(n));
-      p.middleRows(Eigen::Index(r0), Eigen::Index(n)).noalias() += w_in.middleRows(Eigen::Index(r0), Eigen::Index(n)) * u;
-    });
+    // p_t = W_in u_t + b_in for every sequence.
+    affine_columns(w_.in_proj_weight.data(), w_.in_proj_bias.data(), S, D, u_t.data(), B, state.projected_.data());
 
     // The short convolution over the carried K-1 inputs.
     for (index_t b = 0; b < B; ++b)
@@ -464,18 +450,28 @@ class hyena_operator : public uses_execution {
       for (index_t d = 0; d < D; ++d) v[b * D + d] *= s[b * S + d];
 
     // out_t = W_out y + b_out.
-    const Eigen::Map<const row_matrix> w_out(w_.out_proj_weight.data(), Eigen::Index(D), Eigen::Index(D));
-    const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
-    const Eigen::Map<const matrix> y(v, Eigen::Index(D), Eigen::Index(B));
-    Eigen::Map<matrix> o(out_t.data(), Eigen::Index(D), Eigen::Index(B));
-    execution_.for_each_block(D, 256, [&](index_t r0, index_t n) {
-      o.middleRows(Eigen::Index(r0), Eigen::Index(n)).colwise() = b_out.segment(Eigen::Index(r0), Eigen::Index(n));
-      o.middleRows(Eigen::Index(r0), Eigen::Index(n)).noalias() += w_out.middleRows(Eigen::Index(r0), Eigen::Index(n)) * y;
-    });
+    affine_columns(w_.out_proj_weight.data(), w_.out_proj_bias.data(), D, D, v, B, out_t.data());
     ++state.position_;
   }
 
  private:
+
+  // y[:, b] = W x[:, b] + bias for `batch` columns (one token per sequence):
+  // W [rows][cols] row-major, x [batch][cols], y [batch][rows]. The bias
+  // first, then the product onto it, one GEMM per fixed block of 256 rows, so
+  // the rounding does not depend on the thread count.
+  void affine_columns(const T* weight, const T* bias, index_t rows, index_t cols, const T* x, index_t batch,
+                      T* y) const {
+    const Eigen::Map<const row_matrix> w(weight, Eigen::Index(rows), Eigen::Index(cols));
+    const Eigen::Map<const vector> b(bias, Eigen::Index(rows));
+    const Eigen::Map<const matrix> xm(x, Eigen::Index(cols), Eigen::Index(batch));
+    Eigen::Map<matrix> ym(y, Eigen::Index(rows), Eigen::Index(batch));
+    execution_.for_each_block(rows, 256, [&](index_t r0, index_t n) {
+      const Eigen::Index first(r0), count(n);
+      ym.middleRows(first, count).colwise() = b.segment(first, count);
+      ym.middleRows(first, count).noalias() += w.middleRows(first, count) * xm;
+    });
+  }
 
   // forward()'s hooks: a plain forward records nothing.
   struct no_recorder {
