@@ -30,6 +30,31 @@ TEST(ExecutionContext, ThreadsAreCappedByTheWork) {
   EXPECT_EQ(hyena::execution_context(0).threads(), hw);
 }
 
+// Tiny calls run inline: waking a pool thread costs more than they compute.
+TEST(ExecutionContext, SplitsByWorkOnlyWhenEachThreadGetsEnough) {
+  const hyena::execution_context eight(8);
+  const index_t grain = hyena::execution_context::min_work_per_worker;
+  EXPECT_EQ(eight.workers(16, 1), 1u);                 // 16 operations in all
+  EXPECT_EQ(eight.workers(16, grain / 16), 1u);        // one grain in all
+  EXPECT_EQ(eight.workers(16, grain / 4), 4u);         // four grains: four threads
+  EXPECT_EQ(eight.workers(16, grain), 8u);             // capped by the threads
+  EXPECT_EQ(eight.workers(3, 100 * grain), 3u);        // and by the items
+  EXPECT_EQ(eight.workers(2, ~index_t(0)), 2u);        // no overflow
+  EXPECT_EQ(eight.workers(0, grain), 1u);
+  // The split really runs with that many workers.
+  std::atomic<unsigned> chunks{0};
+  eight.parallel_for(16, grain / 4, [&](index_t, index_t, unsigned) { ++chunks; });
+  EXPECT_EQ(chunks.load(), 4u);
+  chunks = 0;
+  eight.parallel_for(16, 1, [&](index_t first, index_t last, unsigned worker) {
+    EXPECT_EQ(first, 0u);
+    EXPECT_EQ(last, 16u);
+    EXPECT_EQ(worker, 0u);
+    ++chunks;
+  });
+  EXPECT_EQ(chunks.load(), 1u);
+}
+
 TEST(ExecutionContext, RejectsAbsurdThreadCounts) {
   EXPECT_NO_THROW(hyena::execution_context(hyena::execution_context::max_threads));
   try {

@@ -244,6 +244,15 @@ inline index_t finite_prefix(const T* x, index_t n) noexcept {
 ///     skip term costs no second read of the caller's rows.
 /// A non-finite loaded sample at t0 truncates the row there (see the top of
 /// this header): conv[t] for t >= t0 is NaN.
+/// Rough operations of one row's convolution at FFT size n (two real
+/// transforms of ~2.5 n log2 n each, the product, the loads and stores), for
+/// execution_context::parallel_for's split.
+inline index_t fft_conv_row_work(index_t n) noexcept {
+  index_t log2n = 1;
+  while ((index_t(1) << log2n) < n) ++log2n;
+  return 5 * n * log2n + 8 * n;
+}
+
 template <class T, class Load, class Store>
 inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_buffers<T>& buffers,
                          Load&& load, Store&& store) {
@@ -286,7 +295,8 @@ void causal_conv(const fft_filter<T>& filter, index_t batch,
   detail::require_size(y.size(), shape.elements(), "causal_conv", "y", shape);
   workspace.reserve(filter.fft_size(), exec.workers(shape.rows()));
   const index_t length = shape.length;
-  exec.parallel_for(shape.rows(), [&](index_t first, index_t last, unsigned worker) {
+  exec.parallel_for(shape.rows(), detail::fft_conv_row_work(filter.fft_size()),
+                    [&](index_t first, index_t last, unsigned worker) {
     auto& buffers = workspace.slot(worker);
     for (index_t row = first; row < last; ++row) {
       const index_t c = row % shape.channels;

@@ -9,6 +9,7 @@
 #pragma once
 
 #include <algorithm>
+#include <limits>
 
 #include "config.hpp"
 #include "thread_pool.hpp"
@@ -54,13 +55,32 @@ class execution_context {
   /// a body throws is rethrown after every chunk ended.
   template <class Body>
   void parallel_for(index_t count, Body&& body) const {
-    if (count == 0) return;
-    const unsigned n = workers(count);
-    if (n == 1) {
-      body(index_t(0), count, 0u);
-      return;
-    }
-    pool().run(n, [&](unsigned w) { body(count * w / n, count * (w + 1) / n, w); });
+    split(count, workers(count), body);
+  }
+
+  /// Work (in rough scalar operations) a pool thread must get before it is
+  /// worth waking: a hand-off costs several microseconds of wake-up latency,
+  /// more than tiny calls compute in all.
+  static constexpr index_t min_work_per_worker = index_t(1) << 16;
+
+  /// Threads worth using for `count` items of about `work_per_item`
+  /// operations each: workers(count), fewer when each would get less than
+  /// min_work_per_worker, 1 for a tiny call.
+  unsigned workers(index_t count, index_t work_per_item) const noexcept {
+    const index_t per = std::max<index_t>(1, work_per_item);
+    const index_t total = count > std::numeric_limits<index_t>::max() / per ? std::numeric_limits<index_t>::max()
+                                                                            : count * per;
+    const index_t worth = std::max<index_t>(1, total / min_work_per_worker);
+    return static_cast<unsigned>(std::min<index_t>(workers(count), worth));
+  }
+
+  /// parallel_for over workers(count, work_per_item) chunks: the same
+  /// contract, for callers that know what an item costs. How the items are
+  /// chunked never changes what each item computes, so results stay the same
+  /// for every thread count.
+  template <class Body>
+  void parallel_for(index_t count, index_t work_per_item, Body&& body) const {
+    split(count, workers(count, work_per_item), body);
   }
 
   /// fn(begin, size) for the fixed blocks [begin, begin + size) of `block`
@@ -75,6 +95,16 @@ class execution_context {
   }
 
  private:
+  template <class Body>
+  void split(index_t count, unsigned n, Body& body) const {
+    if (count == 0) return;
+    if (n == 1) {
+      body(index_t(0), count, 0u);
+      return;
+    }
+    pool().run(n, [&](unsigned w) { body(count * w / n, count * (w + 1) / n, w); });
+  }
+
   static unsigned checked(unsigned threads) {
     if (threads > max_threads)
       detail::throw_invalid("hyena::execution_context: ", threads, " threads requested, at most ", max_threads);

@@ -235,7 +235,7 @@ class hyena_operator : public uses_execution {
     const index_t S = w_.streams(), L = length, K = w_.short_filter_size;
     check_length(L, "short_conv");
     require_span("short_conv", "streams", streams.size(), S * L, L);
-    execution_.parallel_for(S, [&](index_t c0, index_t c1, unsigned) {
+    execution_.parallel_for(S, L * K, [&](index_t c0, index_t c1, unsigned) {
       const span<T> rows = streams.subspan(c0 * L, (c1 - c0) * L);
       short_causal_conv<T>(span<const T>(w_.short_filter_weight.data() + c0 * K, (c1 - c0) * K),
                            span<const T>(w_.short_filter_bias.data() + c0, c1 - c0), K, {1, c1 - c0, L}, rows,
@@ -277,7 +277,7 @@ class hyena_operator : public uses_execution {
         T* g = trace->step_in[o].data() + trace_batch * D * L;
         for (index_t i = 0; i < D * L; ++i) g[i] = v[i] * x[i];
       }
-      execution_.parallel_for(D, [&](index_t d0, index_t d1, unsigned worker) {
+      execution_.parallel_for(D, detail::fft_conv_row_work(k.fft_size()), [&](index_t d0, index_t d1, unsigned worker) {
         auto& buffers = conv_ws.slot(worker);
         for (index_t d = d0; d < d1; ++d) {
           T* vd = v + d * L;
