@@ -8,6 +8,7 @@
 #include <cmath>
 #include <limits>
 #include <sstream>
+#include <stdexcept>
 #include <string>
 #include <vector>
 
@@ -163,6 +164,13 @@ TYPED_TEST(HyenaDecoder, BadInputIsRejectedAndLeavesTheStateUnchanged) {
   const hyena::hyena_operator<T> other(hyena::random_hyena_weights<T>(small_config(D, 2, Lmax), 14));
   expect_invalid([&] { op.make_state(1, Lmax + 1); }, {"make_state", "17", "max_length 16"});
   expect_invalid([&] { op.make_state(0, 4); }, {"make_state", "batch"});
+  // A batch beyond memory is refused up front with its size, not by bad_alloc halfway.
+  try {
+    op.make_state(index_t(1) << 40, 4);
+    ADD_FAILURE() << "make_state accepted a batch of 2^40";
+  } catch (const std::length_error& e) {
+    EXPECT_NE(std::string(e.what()).find("hyena_decoder_state"), std::string::npos) << e.what();
+  }
   auto state = op.make_state(2, 4);
   std::vector<T> u(2 * D), y(2 * D);
   expect_invalid([&] { other.step(state, u, y); }, {"step", "another operator"});

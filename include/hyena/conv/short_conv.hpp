@@ -83,7 +83,9 @@ class short_conv_state {
     detail::require_positive(batch, "short_conv_state", "batch");
     detail::require_positive(channels, "short_conv_state", "channels");
     detail::require_positive(kernel_size, "short_conv_state", "kernel_size");
-    tail_.assign(detail::checked_mul(rows_, kernel_size - 1, "rows*(kernel_size-1)"), T(0));
+    const index_t values = detail::checked_mul(rows_, kernel_size - 1, "rows*(kernel_size-1)");
+    detail::require_allocatable(values, sizeof(T), "short_conv_state (batch*channels*(kernel_size-1))");
+    tail_.assign(values, T(0));
   }
   index_t rows() const noexcept { return rows_; }
   index_t kernel_size() const noexcept { return kernel_size_; }

@@ -372,6 +372,14 @@ class hyena_operator : public uses_execution {
   hyena_decoder_state<T> make_state(index_t batch, index_t capacity) const {
     detail::require_positive(batch, "hyena_operator::make_state", "batch");
     check_length(capacity, "make_state");
+    // The whole state up front (decoder_state.hpp's formula), so a batch or
+    // capacity beyond memory is refused with its size rather than failing
+    // in the middle of the allocations.
+    const index_t D = w_.d_model, N = w_.order, K = w_.short_filter_size;
+    const index_t per_sequence = detail::checked_mul(N + 1, D, K - 1, "state values") +
+                                 detail::checked_mul(2 * (N - 1), D, capacity, "state values") + (N + 3) * D;
+    detail::require_allocatable(detail::checked_mul(batch, per_sequence, "batch*state values"), sizeof(T),
+                                "hyena_decoder_state (batch*((N+1)D(K-1) + 2(N-1)D*capacity + (N+3)D))");
     return hyena_decoder_state<T>(this, batch, capacity, online_filters(capacity), w_.d_model, w_.order,
                                   w_.short_filter_size);
   }
