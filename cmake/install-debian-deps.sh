@@ -3,7 +3,8 @@
 # only those missing (so a second run touches nothing). Needs root for apt-get.
 set -euo pipefail
 packages=(build-essential cmake pkgconf libeigen3-dev libfftw3-dev libgtest-dev libbenchmark-dev
-          nlohmann-json3-dev gnuplot-nox "$@")
+          nlohmann-json3-dev gnuplot-nox
+          python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest "$@")
 missing=()
 for p in "${packages[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")

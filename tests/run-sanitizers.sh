@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # The whole test suite again, built as C++20, under AddressSanitizer +
-# UndefinedBehaviorSanitizer (halting on the first report), then the
-# concurrency tests under ThreadSanitizer. Installs what is missing first.
+# UndefinedBehaviorSanitizer (halting on the first report), the Python
+# module's tests included, then the concurrency tests under ThreadSanitizer.
+# Installs what is missing first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/install-debian-deps.sh
@@ -12,15 +13,18 @@ jobs=$(nproc)
 flags="-O1 -fno-omit-frame-pointer"
 
 asan=build/sanitize-address
+# The Python module too: its tests run with the ASan runtime preloaded into
+# the interpreter (python/CMakeLists.txt).
 cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=address,undefined \
-      -DCMAKE_CXX_STANDARD=20 -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF
+      -DCMAKE_CXX_STANDARD=20 -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF \
+      -DHYENA_PYTHON=ON -DPython3_EXECUTABLE=/usr/bin/python3
 cmake --build "$asan" -j"$jobs"
 ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
   ctest --test-dir "$asan" --output-on-failure -j"$jobs" -E '^packaging_'
 
 tsan=build/sanitize-thread
 cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=thread \
-      -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF
+      -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF -DHYENA_PYTHON=OFF
 # test_concurrency covers the operator used from many threads; the others
 # their own shared plans, filters and attention splits (each attention core's
 # file and the layer's), and the decoders' channel splits; the filter below
