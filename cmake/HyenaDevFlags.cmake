@@ -7,7 +7,10 @@ option(HYENA_WERROR "Treat warnings in hyena's own targets as errors" OFF)
 if(HYENA_WERROR)
   target_compile_options(hyena_dev_flags INTERFACE -Werror)
 endif()
-option(HYENA_NATIVE "Build hyena's benchmarks and tools with -march=native" OFF)
+# For binaries built on the machine that runs them (python/install.sh turns it
+# on): the command-line tools and the Python module use every instruction set
+# of this CPU, and need one that has them. The library itself never assumes an ISA.
+option(HYENA_NATIVE "Build hyena's command-line tools and Python module with -march=native" OFF)
 
 set(HYENA_SANITIZE "" CACHE STRING "Sanitizers for hyena's own targets, e.g. address,undefined or thread")
 if(HYENA_SANITIZE)
