@@ -12,15 +12,13 @@ Not part of CI (timings are not tests). Prints the CPU, then one line per
 measurement; the ratios are from this run only.
 """
 import argparse
-import os
 import pathlib
 import platform
 import statistics
-import sys
 import threading
 import time
 
-ROOT = pathlib.Path(__file__).resolve().parent.parent
+from python_support import ROOT, import_hyena, machine
 
 
 def parse_args():
@@ -28,25 +26,6 @@ def parse_args():
     p.add_argument("--module-dir", default=None, help="folder holding the built hyena module")
     p.add_argument("--reference", default=str(ROOT.parent / "shared" / "reference"), help="the reference dumps")
     return p.parse_args()
-
-
-def import_hyena(module_dir):
-    candidates = [module_dir] if module_dir else [ROOT / "build" / d / "python" / "module"
-                                                  for d in ("tests", "dev", "bench", ".")]
-    for d in candidates:
-        if d and pathlib.Path(d).is_dir() and any(pathlib.Path(d).glob("hyena*.so")):
-            sys.path.insert(0, str(d))
-            import hyena
-            return hyena
-    sys.exit("error: the hyena module is not built; see this script's docstring (or pass --module-dir)")
-
-
-def cpu():
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor())
-    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
-    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
-    return f"{model}, {isa}, {os.cpu_count()} cores"
 
 
 def per_call_us(fn, calls=20000, repeats=7):
@@ -91,7 +70,7 @@ def main():
     hyena = import_hyena(args.module_dir)
     import numpy as np
 
-    print(f"machine: {cpu()}; Python {platform.python_version()}, NumPy {np.__version__}")
+    print(f"machine: {machine()}; Python {platform.python_version()}, NumPy {np.__version__}")
     safari = pathlib.Path(args.reference) / "safari"
     tiny = hyena.Operator.load(safari / "d16_l64_o2" / "params.safetensors")
     u = np.zeros((1, 1, tiny.d_model), np.float32)

@@ -23,12 +23,12 @@ itself with it on LD_LIBRARY_PATH) with the same thread count as the module.
 import argparse
 import os
 import pathlib
-import platform
 import sys
 
 HERE = pathlib.Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 import pytorch_layer  # noqa: E402  (the layer and the torch environment of the main comparison)
+from python_support import import_hyena, machine  # noqa: E402
 
 REEXEC_MARK = "HYENA_PYTORCH_PARITY_REEXEC"
 
@@ -53,18 +53,6 @@ def ensure_environment(args):
     env = dict(os.environ, **want)
     env[REEXEC_MARK] = "1"
     os.execve(sys.executable, [sys.executable, os.path.abspath(__file__)] + sys.argv[1:], env)
-
-
-def import_hyena(module_dir):
-    root = HERE.parent
-    candidates = [module_dir] if module_dir else [root / "build" / d / "python" / "module"
-                                                  for d in ("tests", "dev", "bench", ".")]
-    for d in candidates:
-        if d and pathlib.Path(d).is_dir() and any(pathlib.Path(d).glob("hyena*.so")):
-            sys.path.insert(0, str(d))
-            import hyena
-            return hyena
-    sys.exit("error: the hyena module is not built; see this script's docstring (or pass --module-dir)")
 
 
 def reference_state_dict(layer):
@@ -100,11 +88,7 @@ def main():
     hyena = import_hyena(args.module_dir)
     torch.set_num_threads(args.threads)
     HyenaOrder2, _, _ = pytorch_layer.define_modules(torch)
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")),
-                 platform.processor())
-    flags = next((line for line in open("/proc/cpuinfo") if line.startswith("flags")), "").split()
-    isa = "AVX-512" if "avx512f" in flags else "AVX2" if "avx2" in flags else "SSE"
-    print(f"machine: {model}, {isa}; torch {torch.__version__}, {args.threads} threads for both")
+    print(f"machine: {machine()}; torch {torch.__version__}, {args.threads} threads for both")
     pytorch_layer.blas_check(torch, argparse.Namespace(threads=args.threads, allow_slow_blas=True))
     print(f"{'L':>6} | {'torch f32 ms':>12} {'hyena ms':>9} {'speed-up':>8} | "
           f"{'torch f32 err':>13} {'hyena err':>9} (max rel. vs torch float64)")

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <initializer_list>
+#include <limits>
 #include <mutex>
 #include <memory>
 #include <string>
@@ -44,6 +45,9 @@ inline std::string shape_text(const py::array& a) {
   return s + (a.ndim() == 1 ? ",)" : ")");
 }
 
+/// The type's name of `obj` ("list", "Tensor"), for messages.
+inline std::string type_name(py::handle obj) { return py::str(py::type::of(obj).attr("__name__")).cast<std::string>(); }
+
 [[noreturn]] inline void throw_type(const std::string& message) { throw py::type_error(message); }
 [[noreturn]] inline void throw_value(const std::string& message) { throw py::value_error(message); }
 
@@ -51,8 +55,14 @@ inline std::string shape_text(const py::array& a) {
 /// otherwise be converted (copied) by NumPy.
 inline py::array require_ndarray(py::handle obj, const char* name) {
   if (!py::isinstance<py::array>(obj))
-    throw_type(detail::concat(name, ": expected a numpy.ndarray, got ", py::str(py::type::of(obj).attr("__name__")).cast<std::string>(),
+    throw_type(detail::concat(name, ": expected a numpy.ndarray, got ", type_name(obj),
                               " (a torch CPU tensor converts without a copy: pass tensor.numpy())"));
+  // A masked array's mask would be ignored: refuse it rather than compute
+  // on the masked-out values. (Other subclasses, numpy.memmap among them,
+  // are plain arrays over their buffer.)
+  if (py::hasattr(obj, "mask") && py::hasattr(obj, "filled"))
+    throw_type(detail::concat(name, ": expected a numpy.ndarray, got a masked array (", type_name(obj),
+                              "); pass .filled(value) or .data"));
   return py::reinterpret_borrow<py::array>(obj);
 }
 
@@ -135,6 +145,22 @@ inline bool overlaps(const py::array& a, const py::array& b) {
   return a.nbytes() != 0 && b.nbytes() != 0 && a0 < b0 + b.nbytes() && b0 < a0 + a.nbytes();
 }
 
+/// One entry of a dict {str: ndarray}: its key, its name for messages
+/// (`dict_name["key"]`) and the array, checked to be an ndarray.
+struct array_entry {
+  std::string key, name;
+  py::array array;
+
+  array_entry(py::handle k, py::handle value, const char* dict_name) {
+    if (!py::isinstance<py::str>(k))
+      throw_type(detail::concat(dict_name, ": keys must be str, got ", type_name(k)));
+    key = k.cast<std::string>();
+    name = detail::concat(dict_name, "[\"", key, "\"]");
+    array = require_ndarray(value, name.c_str());
+  }
+  std::vector<index_t> shape() const { return std::vector<index_t>(array.shape(), array.shape() + array.ndim()); }
+};
+
 /// Where a result goes: `out` if given (checked as an input, plus writeable,
 /// of exactly `shape`, and not overlapping any of `inputs`), else a new array.
 template <class T>
@@ -159,22 +185,40 @@ py::array output(py::handle out, const std::vector<index_t>& shape, std::initial
   return a;
 }
 
+/// An int argument in [lowest, highest]: TypeError for anything but an int
+/// (a bool or a float included), ValueError naming it when out of range
+/// (compared as Python ints, so 2**70 is out of range, not an overflow).
+inline index_t int_argument(py::handle value, const char* name, index_t lowest,
+                            index_t highest = index_t(std::numeric_limits<long long>::max())) {
+  if (!py::isinstance<py::int_>(value) || py::isinstance<py::bool_>(value))
+    throw_type(detail::concat(name, ": expected an int, got ", type_name(value)));
+  const py::object v = py::reinterpret_borrow<py::object>(value);
+  if (v < py::int_(lowest) || v > py::int_(highest))
+    throw_value(detail::concat(name, ": expected ", lowest, " to ", highest, ", got ", py::str(v).cast<std::string>()));
+  return static_cast<index_t>(v.cast<unsigned long long>());
+}
+
 /// threads=None: the object's own setting (or every core); else an integer
 /// from 0 (every core) to execution_context::max_threads.
 inline execution_context execution_from(py::handle threads, const execution_context& fallback = {}) {
   if (threads.is_none()) return fallback;
   if (!py::isinstance<py::int_>(threads) || py::isinstance<py::bool_>(threads))
-    throw_type(detail::concat("threads: expected an int or None, got ",
-                              py::str(py::type::of(threads).attr("__name__")).cast<std::string>()));
-  const long long n = threads.cast<long long>();
-  if (n < 0 || n > static_cast<long long>(execution_context::max_threads))
-    throw_value(detail::concat("threads: expected 0 (every core) to ", execution_context::max_threads, ", got ", n));
-  return execution_context(static_cast<unsigned>(n));
+    throw_type(detail::concat("threads: expected an int or None, got ", type_name(threads)));
+  const py::object v = py::reinterpret_borrow<py::object>(threads);
+  if (v < py::int_(0) || v > py::int_(execution_context::max_threads))
+    throw_value(detail::concat("threads: expected 0 (every core) to ", execution_context::max_threads, ", got ",
+                               py::str(v).cast<std::string>()));
+  return execution_context(v.cast<unsigned>());
 }
 
 /// The float type a `dtype=` keyword names: "float32", "float64", numpy.float32, ...
 inline bool is_double_dtype(py::handle dtype) {
-  const py::dtype d = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+  py::dtype d;
+  try {
+    d = py::dtype::from_args(py::reinterpret_borrow<py::object>(dtype));
+  } catch (const py::error_already_set&) {
+    throw_value(detail::concat("dtype: expected float32 or float64, got ", py::repr(dtype).cast<std::string>()));
+  }
   if (d.equal(py::dtype::of<float>())) return false;
   if (d.equal(py::dtype::of<double>())) return true;
   throw_value(detail::concat("dtype: expected float32 or float64, got ", dtype_name(d)));

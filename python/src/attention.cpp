@@ -44,7 +44,10 @@ struct bound_attention final : attention_object {
   index_t d_model() const override { return layer.d_model(); }
   index_t heads() const override { return layer.heads(); }
   py::dtype dtype() const override { return py::dtype::of<T>(); }
-  unsigned threads() const override { return layer.execution().threads(); }
+  unsigned threads() const override {
+    std::shared_lock<std::shared_mutex> lock(execution_mutex);
+    return layer.execution().threads();
+  }
   void set_threads(const execution_context& exec) override {
     py::gil_scoped_release nogil;
     std::unique_lock<std::shared_mutex> lock(execution_mutex);
@@ -53,7 +56,7 @@ struct bound_attention final : attention_object {
 
   attention_layer<Core> layer;
   workspace_pool<attention_workspace<T>> workspaces;
-  std::shared_mutex execution_mutex;
+  mutable std::shared_mutex execution_mutex;
 };
 
 template <class T>
@@ -103,9 +106,10 @@ window=0, threads=None): kind "softmax" (exact, O(L^2) memory), "tiled"
 (exact softmax within `window` past positions). The weights' dtype (float32
 or float64) is the layer's; they are copied.
 )doc")
-      .def(py::init([](const std::string& kind, index_t heads, py::handle qkv_weight, py::handle out_weight,
-                       py::handle qkv_bias, py::handle out_bias, index_t window, py::handle threads) {
+      .def(py::init([](const std::string& kind, py::handle heads_obj, py::handle qkv_weight, py::handle out_weight,
+                       py::handle qkv_bias, py::handle out_bias, py::handle window_obj, py::handle threads) {
              const execution_context exec = execution_from(threads);
+             const index_t heads = int_argument(heads_obj, "heads", 1), window = int_argument(window_obj, "window", 0);
              return is_double_array(qkv_weight, "qkv_weight")
                         ? make_attention<double>(kind, heads, qkv_weight, out_weight, qkv_bias, out_bias, window, exec)
                         : make_attention<float>(kind, heads, qkv_weight, out_weight, qkv_bias, out_bias, window, exec);

@@ -21,6 +21,7 @@ struct bound_filter {
 /// hyena.FFTFilter: a filter bank's spectra, computed once.
 struct filter_object {
   either<bound_filter> impl;
+  execution_context execution;  // threads= of the constructor: every call's default
 
   static filter_object make(py::handle k_obj, py::handle skip_obj, py::handle threads) {
     const execution_context exec = execution_from(threads);
@@ -33,13 +34,13 @@ struct filter_object {
       const span<const T> skip_view = skip ? view<T>(skip) : span<const T>();
       py::gil_scoped_release nogil;
       return filter_object{
-          std::make_shared<bound_filter<T>>(C, L, view<T>(k), skip_view, fft_planning::estimate, exec)};
+          std::make_shared<bound_filter<T>>(C, L, view<T>(k), skip_view, fft_planning::estimate, exec), exec};
     };
     return is_double_array(k_obj, "k") ? build(double{}) : build(float{});
   }
 
   py::object apply(py::handle u_obj, py::handle out_obj, py::handle threads) const {
-    const execution_context exec = execution_from(threads);
+    const execution_context exec = execution_from(threads, execution);
     return std::visit(
         [&](const auto& f) -> py::object {
           using T = typename std::decay_t<decltype(*f)>::value_type;
@@ -79,7 +80,8 @@ length] of the same dtype gives
       .def("__call__", &filter_object::apply, py::arg("u"), py::arg("out") = py::none(),
            py::arg("threads") = py::none(),
            "y = the causal convolution of u [batch, channels, length]; into `out` if given (it may be u itself), "
-           "else a new array. threads: None or 0 for every core, else that many (results do not depend on it). "
+           "else a new array. threads: None for the constructor's, 0 for every core, else that many (results do "
+           "not depend on it). "
            "The GIL is released while it runs.")
       .def_property_readonly("channels", [](const filter_object& f) {
         return std::visit([](const auto& b) { return b->filter.channels(); }, f.impl);
@@ -87,6 +89,8 @@ length] of the same dtype gives
       .def_property_readonly("length", [](const filter_object& f) {
         return std::visit([](const auto& b) { return b->filter.length(); }, f.impl);
       })
+      .def_property_readonly("threads", [](const filter_object& f) { return f.execution.threads(); },
+                             "Threads of a call that passes threads=None.")
       .def_property_readonly("fft_size", [](const filter_object& f) {
         return std::visit([](const auto& b) { return b->filter.fft_size(); }, f.impl);
       })

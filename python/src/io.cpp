@@ -50,19 +50,16 @@ void save_safetensors(py::handle path_obj, const py::dict& tensors, const std::m
   safetensors_writer writer;
   for (const auto& [key, value] : metadata) writer.add_metadata(key, value);
   for (const auto& item : tensors) {
-    if (!py::isinstance<py::str>(item.first))
-      throw_type(detail::concat("tensors: keys must be str, got ",
-                                py::str(py::type::of(item.first).attr("__name__")).cast<std::string>()));
-    const std::string key = item.first.cast<std::string>();
-    const std::string name = "tensors[\"" + key + "\"]";
-    const py::array a = require_ndarray(item.second, name.c_str());
-    require_c_layout(a, name.c_str());
-    const std::vector<index_t> shape(a.shape(), a.shape() + a.ndim());
+    const array_entry e(item.first, item.second, "tensors");
+    const py::array& a = e.array;
+    require_c_layout(a, e.name.c_str());
+    const std::vector<index_t> shape = e.shape();
+    const std::string& key = e.key;
     if (a.dtype().equal(py::dtype::of<float>())) writer.add(key, shape, view<float>(a));
     else if (a.dtype().equal(py::dtype::of<double>())) writer.add(key, shape, view<double>(a));
     else if (a.dtype().equal(py::dtype::of<std::int64_t>())) writer.add(key, shape, view<std::int64_t>(a));
     else if (a.dtype().equal(py::dtype::of<std::int32_t>())) writer.add(key, shape, view<std::int32_t>(a));
-    else throw_type(detail::concat(name, ": expected float32, float64, int64 or int32, got ", dtype_name(a.dtype())));
+    else throw_type(detail::concat(e.name, ": expected float32, float64, int64 or int32, got ", dtype_name(a.dtype())));
   }
   py::gil_scoped_release nogil;
   writer.save(path);

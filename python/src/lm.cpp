@@ -14,6 +14,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "decoding_state.hpp"
 #include "weights.hpp"
 
 namespace hyena::python {
@@ -31,39 +32,36 @@ struct bound_lm {
 
 struct lm_object;
 
-/// hyena.LMState: a language model's decoding state; one call at a time.
-struct lm_state_object {
-  std::shared_ptr<lm_object> owner;
-  std::variant<std::unique_ptr<hyena_lm_state<float>>, std::unique_ptr<hyena_lm_state<double>>> state;
-  std::mutex busy;
+/// hyena.LMState.
+using lm_state_object = decoding_state<hyena_lm_state, lm_object>;
 
-  template <class Fn>
-  auto visit(Fn&& fn) const {
-    return std::visit([&](const auto& s) { return fn(*s); }, state);
-  }
-};
-
-std::unique_lock<std::mutex> claim(lm_state_object& s) {
-  std::unique_lock<std::mutex> lock(s.busy, std::try_to_lock);
-  if (!lock.owns_lock())
-    throw std::runtime_error("state: in use by another thread (a decoding state serves one call at a time)");
-  return lock;
+/// A copy of an int64 ids array, taken while the GIL is held. Ids are
+/// checked, then used as row indices into the embedding: read from the
+/// caller's array, another Python thread could change one in between and
+/// send the lookup out of bounds. (8 bytes a token, against d_model floats
+/// of work per token and layer.)
+std::vector<std::int64_t> copy_ids(const py::array& a) {
+  const span<const std::int64_t> v = view<std::int64_t>(a);
+  return std::vector<std::int64_t>(v.begin(), v.end());
 }
 
 /// Token ids [batch, length] or [length] (one sequence), int64.
 struct id_batch {
   py::array ids;
+  std::vector<std::int64_t> values;  // copy_ids(ids)
   index_t batch = 0, length = 0;
   bool single = false;  // given as [length]: results drop the batch axis
+
+  span<const std::int64_t> view() const { return span<const std::int64_t>(values.data(), values.size()); }
 };
 
 id_batch ids_from(py::handle obj, const char* name = "ids") {
   py::array a = require_ndarray(obj, name);
   require_dtype<std::int64_t>(a, name);
   require_c_layout(a, name);
-  if (a.ndim() == 1) return {a, 1, index_t(a.shape(0)), true};
+  if (a.ndim() == 1) return {a, copy_ids(a), 1, index_t(a.shape(0)), true};
   require_shape(a, name, {"batch", "length"});
-  return {a, index_t(a.shape(0)), index_t(a.shape(1)), false};
+  return {a, copy_ids(a), index_t(a.shape(0)), index_t(a.shape(1)), false};
 }
 
 std::vector<index_t> shape_for(const id_batch& ids, index_t width) {
@@ -74,11 +72,23 @@ std::vector<index_t> shape_for(const id_batch& ids, index_t width) {
 hyena_lm_config config_from(py::handle config) {
   if (config.is_none()) return {};
   if (py::isinstance<py::dict>(config)) {
-    const std::string text = py::module_::import("json").attr("dumps")(config).cast<std::string>();
+    // allow_nan=False: JSON has no NaN, and json.dumps would write one anyway.
+    std::string text;
+    try {
+      text = py::module_::import("json").attr("dumps")(config, py::arg("allow_nan") = false).cast<std::string>();
+    } catch (const py::error_already_set& e) {
+      throw_value(detail::concat("config: not expressible as JSON: ", e.what()));
+    }
     return parse_hyena_lm_config(nlohmann::json::parse(text), "<config dict>");
   }
   const std::string path = path_of(config, "config");
-  return load_hyena_lm_config(path);
+  try {
+    return load_hyena_lm_config(path);
+  } catch (const std::invalid_argument&) {
+    throw;
+  } catch (const std::runtime_error& e) {  // cannot open or read: bad input too
+    throw_value(e.what());
+  }
 }
 
 struct lm_object : std::enable_shared_from_this<lm_object> {
@@ -95,11 +105,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
     const bool is_double = is_double_dtype(dtype);
     const execution_context exec = execution_from(threads);
     std::optional<index_t> vocab;
-    if (!vocab_size.is_none()) {
-      const long long v = vocab_size.cast<long long>();
-      if (v <= 0) throw_value(detail::concat("vocab_size: expected a positive int or None, got ", v));
-      vocab = index_t(v);
-    }
+    if (!vocab_size.is_none()) vocab = int_argument(vocab_size, "vocab_size", 1);
     const safetensors_file file = weights_file(weights, "weights");
     auto make = [&](auto tag) {
       using T = decltype(tag);
@@ -136,7 +142,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       h = span<T>(scratch.data(), scratch.size());
     }
     auto ws = b.workspaces.take();
-    b.model.forward(ids.batch, ids.length, span<const std::int64_t>(view<std::int64_t>(ids.ids)), h,
+    b.model.forward(ids.batch, ids.length, ids.view(), h,
                     logits ? mutable_view<T>(*logits) : span<T>(), ws.get());
   }
 
@@ -168,7 +174,12 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       py::array hidden = py::array_t<T>(std::vector<py::ssize_t>{py::ssize_t(ids.batch), py::ssize_t(ids.length), py::ssize_t(D)});
       run(b, ids, &hidden, nullptr);
       py::array out = ids.single ? py::array_t<T>(py::ssize_t(D)) : py::array_t<T>({py::ssize_t(ids.batch), py::ssize_t(D)});
-      mean_pool<T>(ids.batch, ids.length, D, view<T>(hidden), mutable_view<T>(out));
+      const span<const T> h = view<T>(hidden);
+      const span<T> pooled = mutable_view<T>(out);
+      {
+        py::gil_scoped_release nogil;
+        mean_pool<T>(ids.batch, ids.length, D, h, pooled);
+      }
       return py::object(std::move(out));
     });
   }
@@ -182,20 +193,26 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       run(b, ids, nullptr, &logits);
       std::vector<sequence_score> scores(ids.batch);
       const span<const T> all = view<T>(logits);
-      const span<const std::int64_t> all_ids = view<std::int64_t>(ids.ids);
-      for (index_t s = 0; s < ids.batch; ++s)
-        scores[s] = next_token_log_likelihood<T>(L, V, all.subspan(s * L * V, L * V), all_ids.subspan(s * L, L));
+      const span<const std::int64_t> all_ids = ids.view();
+      {
+        py::gil_scoped_release nogil;
+        for (index_t s = 0; s < ids.batch; ++s)
+          scores[s] = next_token_log_likelihood<T>(L, V, all.subspan(s * L * V, L * V), all_ids.subspan(s * L, L));
+      }
       if (ids.single) return py::cast(scores.front());
       return py::cast(scores);
     });
   }
 
-  py::object generate(py::handle ids_obj, index_t new_tokens, double temperature, index_t top_k,
-                      std::uint64_t seed, py::handle allowed) const {
+  py::object generate(py::handle ids_obj, py::handle n, double temperature, py::handle top_k_obj,
+                      py::handle seed_obj, py::handle allowed) const {
+    const index_t new_tokens = int_argument(n, "n", 0), top_k = int_argument(top_k_obj, "top_k", 0);
+    const std::uint64_t seed = int_argument(seed_obj, "seed", 0, ~index_t(0));
     py::array prompt = require_ndarray(ids_obj, "ids");
     require_dtype<std::int64_t>(prompt, "ids");
     require_c_layout(prompt, "ids");
     require_shape(prompt, "ids", {"length"});
+    const std::vector<std::int64_t> prompt_ids = copy_ids(prompt);
     sampling_options options;
     options.temperature = temperature;
     options.top_k = top_k;
@@ -210,7 +227,8 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       {
         py::gil_scoped_release nogil;
         std::shared_lock<std::shared_mutex> lock(b.execution_mutex);
-        tokens = hyena::generate<T>(b.model, view<std::int64_t>(prompt), new_tokens, options, seed);
+        tokens = hyena::generate<T>(b.model, span<const std::int64_t>(prompt_ids.data(), prompt_ids.size()),
+                                    new_tokens, options, seed);
       }
       py::array_t<std::int64_t> out(py::ssize_t(tokens.size()));
       std::copy(tokens.begin(), tokens.end(), out.mutable_data());
@@ -218,7 +236,8 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
     });
   }
 
-  std::shared_ptr<lm_state_object> make_state(index_t batch, index_t capacity) {
+  std::shared_ptr<lm_state_object> make_state(py::handle batch_obj, py::handle capacity_obj) {
+    const index_t batch = int_argument(batch_obj, "batch", 1), capacity = int_argument(capacity_obj, "capacity", 1);
     auto s = std::make_shared<lm_state_object>();
     s->owner = shared_from_this();
     visit([&](auto& b) {
@@ -235,15 +254,17 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       using T = typename std::decay_t<decltype(b)>::value_type;
       hyena_lm_state<T>& state = state_of<T>(s);
       const py::array ids = input<std::int64_t>(ids_obj, "ids", {state.batch(), "length"});
+      const std::vector<std::int64_t> values = copy_ids(ids);
       const index_t L = ids.shape(1), V = b.model.padded_vocab_size();
       py::array logits = py::array_t<T>(std::vector<py::ssize_t>{py::ssize_t(state.batch()), py::ssize_t(L), py::ssize_t(V)});
-      const auto lock = claim(s);
+      const auto lock = s.claim();
       {
         py::gil_scoped_release nogil;
         std::shared_lock<std::shared_mutex> exec_lock(b.execution_mutex);
         std::vector<T> hidden(detail::checked_mul(state.batch(), L, b.model.d_model(), "batch*length*d_model"));
         auto ws = b.workspaces.take();
-        b.model.prefill(state, L, view<std::int64_t>(ids), span<T>(hidden.data(), hidden.size()),
+        b.model.prefill(state, L, span<const std::int64_t>(values.data(), values.size()),
+                        span<T>(hidden.data(), hidden.size()),
                         mutable_view<T>(logits), ws.get());
       }
       return py::object(std::move(logits));
@@ -255,21 +276,26 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       using T = typename std::decay_t<decltype(b)>::value_type;
       hyena_lm_state<T>& state = state_of<T>(s);
       const py::array ids = input<std::int64_t>(ids_obj, "ids_t", {state.batch()});
+      const std::vector<std::int64_t> values = copy_ids(ids);
       const index_t V = b.model.padded_vocab_size();
       py::array logits = py::array_t<T>({py::ssize_t(state.batch()), py::ssize_t(V)});
-      const auto lock = claim(s);
+      const auto lock = s.claim();
       {
         py::gil_scoped_release nogil;
         std::shared_lock<std::shared_mutex> exec_lock(b.execution_mutex);
         std::vector<T> hidden(state.batch() * b.model.d_model());
-        b.model.step(state, view<std::int64_t>(ids), span<T>(hidden.data(), hidden.size()), mutable_view<T>(logits));
+        b.model.step(state, span<const std::int64_t>(values.data(), values.size()),
+                     span<T>(hidden.data(), hidden.size()), mutable_view<T>(logits));
       }
       return py::object(std::move(logits));
     });
   }
 
   unsigned threads() const {
-    return visit([](auto& b) { return b.model.execution().threads(); });
+    return visit([](auto& b) {
+      std::shared_lock<std::shared_mutex> lock(b.execution_mutex);
+      return b.model.execution().threads();
+    });
   }
 
   void set_threads(py::handle threads) {
@@ -284,8 +310,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
  private:
   template <class T>
   hyena_lm_state<T>& state_of(lm_state_object& s) const {
-    if (s.owner.get() != this) throw_value("state: made by another model (make_state of this one)");
-    return *std::get<std::unique_ptr<hyena_lm_state<T>>>(s.state);
+    return s.of<T>(this, "model (make_state of this one)");
   }
 };
 
@@ -311,10 +336,10 @@ tokens, from LM.make_state; keeps its model alive; one call at a time.
       .def_property_readonly("capacity",
                              [](const lm_state_object& s) { return s.visit([](auto& x) { return x.capacity(); }); })
       .def_property_readonly("position",
-                             [](const lm_state_object& s) { return s.visit([](auto& x) { return x.position(); }); })
-      .def_property_readonly("bytes", [](const lm_state_object& s) { return s.visit([](auto& x) { return x.bytes(); }); })
+                             [](lm_state_object& s) { return s.read([](auto& x) { return x.position(); }); })
+      .def_property_readonly("bytes", [](lm_state_object& s) { return s.read([](auto& x) { return x.bytes(); }); })
       .def("reset", [](lm_state_object& s) {
-        const auto lock = claim(s);
+        const auto lock = s.claim();
         std::visit([](auto& x) { x->reset(); }, s.state);
       }, "Back to position 0, for a new prompt.");
 

@@ -18,7 +18,8 @@ Arrays are used in place: an argument must be a numpy.ndarray of the expected
 dtype (float32 or float64 as the object was made; int64 token ids),
 C-contiguous and of the expected shape, or a TypeError / ValueError says what
 was expected. Nothing is copied or converted behind your back. PyTorch CPU
-tensors pass without a copy as tensor.numpy(). Every call releases the GIL.
+tensors pass without a copy as tensor.numpy(). Every call that computes
+releases the GIL.
 
 Errors: bad arguments raise ValueError (the library's std::invalid_argument),
 malformed weight files hyena.SafetensorsError (a ValueError), sizes beyond
@@ -27,12 +28,16 @@ the machine's memory MemoryError.
   m.attr("__version__") = "0.1.0";
 
   // SafetensorsError subclasses ValueError: a malformed file is bad input.
-  static py::exception<hyena::safetensors_error> safetensors_error(m, "SafetensorsError", PyExc_ValueError);
-  py::register_exception_translator([](std::exception_ptr p) {
+  // Deliberately never freed: a static py::object would be released by a
+  // C++ destructor after the interpreter has shut down.
+  static const auto* safetensors_error =
+      new py::exception<hyena::safetensors_error>(m, "SafetensorsError", PyExc_ValueError);
+  // Local to this module: other extensions' length_errors keep their own mapping.
+  py::register_local_exception_translator([](std::exception_ptr p) {
     try {
       if (p) std::rethrow_exception(p);
     } catch (const hyena::safetensors_error& e) {
-      PyErr_SetString(safetensors_error.ptr(), e.what());
+      PyErr_SetString(safetensors_error->ptr(), e.what());
     } catch (const std::length_error& e) {
       // The library throws length_error for sizes that overflow or exceed the
       // machine's memory: an allocation that cannot succeed.

@@ -9,6 +9,7 @@
 
 #include "arrays.hpp"
 #include "bindings.hpp"
+#include "decoding_state.hpp"
 #include "weights.hpp"
 
 namespace hyena::python {
@@ -37,26 +38,8 @@ struct prepared_object {
       filters;
 };
 
-/// hyena.DecoderState: one decoding state, used by one call at a time.
-struct state_object {
-  std::shared_ptr<operator_object> owner;
-  std::variant<std::unique_ptr<hyena_decoder_state<float>>, std::unique_ptr<hyena_decoder_state<double>>> state;
-  std::mutex busy;
-
-  template <class Fn>
-  auto visit(Fn&& fn) const {
-    return std::visit([&](const auto& s) { return fn(*s); }, state);
-  }
-};
-
-/// Locks a state for one call: a second thread using it meanwhile gets a
-/// RuntimeError rather than a data race.
-std::unique_lock<std::mutex> claim(state_object& s) {
-  std::unique_lock<std::mutex> lock(s.busy, std::try_to_lock);
-  if (!lock.owns_lock())
-    throw std::runtime_error("state: in use by another thread (a decoding state serves one call at a time)");
-  return lock;
-}
+/// hyena.DecoderState.
+using state_object = decoding_state<hyena_decoder_state, operator_object>;
 
 filter_layout layout_from(const std::string& layout) {
   if (layout == "blocked") return filter_layout::blocked;
@@ -111,7 +94,8 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
     });
   }
 
-  py::tuple filters(index_t length) const {
+  py::tuple filters(py::handle length_obj) const {
+    const index_t length = int_argument(length_obj, "length", 1);
     return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       step_filters<T> k;
@@ -127,7 +111,8 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
     });
   }
 
-  prepared_object prepared_filters(index_t length) {
+  prepared_object prepared_filters(py::handle length_obj) {
+    const index_t length = int_argument(length_obj, "length", 1);
     prepared_object p;
     p.owner = shared_from_this();
     visit([&](auto& b) {
@@ -206,7 +191,8 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
     });
   }
 
-  std::shared_ptr<state_object> make_state(index_t batch, index_t capacity) {
+  std::shared_ptr<state_object> make_state(py::handle batch_obj, py::handle capacity_obj) {
+    const index_t batch = int_argument(batch_obj, "batch", 1), capacity = int_argument(capacity_obj, "capacity", 1);
     auto s = std::make_shared<state_object>();
     s->owner = shared_from_this();
     visit([&](auto& b) {
@@ -226,7 +212,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
       const py::array u = input<T>(u_obj, "u", {state.batch(), "length", D});
       const index_t L = u.shape(1);
       py::array out = output<T>(out_obj, {state.batch(), L, D}, {&u});
-      const auto lock = claim(s);
+      const auto lock = s.claim();
       {
         py::gil_scoped_release nogil;
         std::shared_lock<std::shared_mutex> exec_lock(b.execution_mutex);
@@ -244,7 +230,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
       const index_t D = b.op.d_model();
       const py::array u = input<T>(u_obj, "u_t", {state.batch(), D});
       py::array out = output<T>(out_obj, {state.batch(), D}, {&u});
-      const auto lock = claim(s);
+      const auto lock = s.claim();
       {
         py::gil_scoped_release nogil;
         std::shared_lock<std::shared_mutex> exec_lock(b.execution_mutex);
@@ -255,7 +241,10 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
   }
 
   unsigned threads() const {
-    return visit([](auto& b) { return b.op.execution().threads(); });
+    return visit([](auto& b) {
+      std::shared_lock<std::shared_mutex> lock(b.execution_mutex);
+      return b.op.execution().threads();
+    });
   }
 
   void set_threads(py::handle threads) {
@@ -270,8 +259,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
  private:
   template <class T>
   hyena_decoder_state<T>& state_of(state_object& s) const {
-    if (s.owner.get() != this) throw_value("state: made by another operator (make_state of this one)");
-    return *std::get<std::unique_ptr<hyena_decoder_state<T>>>(s.state);
+    return s.of<T>(this, "operator (make_state of this one)");
   }
 
   template <class T>
@@ -306,13 +294,13 @@ alive. One call at a time may use it (another thread gets a RuntimeError).
       .def_property_readonly("batch", [](const state_object& s) { return s.visit([](auto& x) { return x.batch(); }); })
       .def_property_readonly("capacity",
                              [](const state_object& s) { return s.visit([](auto& x) { return x.capacity(); }); })
-      .def_property_readonly("position", [](const state_object& s) {
-        return s.visit([](auto& x) { return x.position(); });
-      }, "Tokens consumed so far.")
-      .def_property_readonly("bytes", [](const state_object& s) { return s.visit([](auto& x) { return x.bytes(); }); },
+      .def_property_readonly(
+          "position", [](state_object& s) { return s.read([](auto& x) { return x.position(); }); },
+          "Tokens consumed so far.")
+      .def_property_readonly("bytes", [](state_object& s) { return s.read([](auto& x) { return x.bytes(); }); },
                              "Bytes of the state itself (the shared online filters not counted).")
       .def("reset", [](state_object& s) {
-        const auto lock = claim(s);
+        const auto lock = s.claim();
         std::visit([](auto& x) { x->reset(); }, s.state);
       }, "Back to position 0, for a new prompt.")
       .def_property_readonly("operator", [](const state_object& s) { return s.owner; });

@@ -16,10 +16,10 @@ namespace hyena::python {
 
 /// os.fspath(obj) for a str or os.PathLike; TypeError otherwise.
 inline std::string path_of(py::handle obj, const char* name) {
-  if (!py::isinstance<py::str>(obj) && !py::hasattr(obj, "__fspath__"))
-    throw_type(detail::concat(name, ": expected a path (str or os.PathLike) or a dict of arrays, got ",
-                              py::str(py::type::of(obj).attr("__name__")).cast<std::string>()));
-  return py::str(py::module_::import("os").attr("fspath")(obj)).cast<std::string>();
+  if (!py::isinstance<py::str>(obj) && !py::isinstance<py::bytes>(obj) && !py::hasattr(obj, "__fspath__"))
+    throw_type(detail::concat(name, ": expected a path (str or os.PathLike) or a dict of arrays, got ", type_name(obj)));
+  // fsdecode: a PathLike of bytes gives its file name, not "b'...'".
+  return py::module_::import("os").attr("fsdecode")(obj).cast<std::string>();
 }
 
 /// The tensors of a dict {name: ndarray} as a safetensors file in memory.
@@ -28,24 +28,19 @@ inline std::string path_of(py::handle obj, const char* name) {
 inline safetensors_file file_from_dict(const py::dict& tensors) {
   safetensors_writer writer;
   for (const auto& item : tensors) {
-    if (!py::isinstance<py::str>(item.first))
-      throw_type(detail::concat("state_dict: keys must be str, got ",
-                                py::str(py::type::of(item.first).attr("__name__")).cast<std::string>()));
-    const std::string key = item.first.cast<std::string>();
-    const std::string name = "state_dict[\"" + key + "\"]";
-    const py::array a = require_ndarray(item.second, name.c_str());
-    std::vector<index_t> shape(a.shape(), a.shape() + a.ndim());
+    const array_entry e(item.first, item.second, "state_dict");
+    const py::array& a = e.array;
     auto add = [&](auto tag) {
       using T = decltype(tag);
       const auto contiguous = py::array_t<T, py::array::c_style>::ensure(a);
-      writer.add(key, shape, span<const T>(contiguous.data(), index_t(contiguous.size())));
+      writer.add(e.key, e.shape(), span<const T>(contiguous.data(), index_t(contiguous.size())));
     };
     if (a.dtype().equal(py::dtype::of<float>()))
       add(float{});
     else if (a.dtype().equal(py::dtype::of<double>()))
       add(double{});
     else
-      throw_type(detail::concat(name, ": expected a float32 or float64 array, got ", dtype_name(a.dtype())));
+      throw_type(detail::concat(e.name, ": expected a float32 or float64 array, got ", dtype_name(a.dtype())));
   }
   return safetensors_file::parse(writer.bytes(), "<state_dict>");
 }

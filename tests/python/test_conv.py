@@ -35,7 +35,8 @@ def test_prepared_filter_equals_the_one_shot_call_and_outlives_its_taps(rng):
     k = rng.standard_normal((4, 50))
     skip = rng.standard_normal(4)
     expected = hyena.causal_conv(u, k, skip)
-    f = hyena.FFTFilter(k, skip)
+    f = hyena.FFTFilter(k, skip, threads=1)
+    assert f.threads == 1  # every call's default from now on
     del k, skip
     gc.collect()
     assert f.channels == 4 and f.length == 50 and f.dtype == np.float64 and f.bytes > 0
@@ -99,6 +100,9 @@ def test_torch_style_views_work_without_a_copy(rng):
          r"out: expected a float32 array, got float64"),
         (lambda u, k: hyena.causal_conv(u, k, threads=-1), ValueError, r"threads: expected 0 \(every core\) to 1024, got -1"),
         (lambda u, k: hyena.causal_conv(u, k, threads=2.0), TypeError, r"threads: expected an int or None, got float"),
+        (lambda u, k: hyena.causal_conv(u, k, threads=2**70), ValueError,
+         r"threads: expected 0 \(every core\) to 1024, got 1180591620717411303424"),
+        (lambda u, k: hyena.causal_conv(np.ma.masked_array(u), k), TypeError, r"u: expected a numpy.ndarray, got a masked array"),
         (lambda u, k: hyena.causal_conv(u, k.astype(">f4")), TypeError, r"k: expected a float32 or float64 array, got >f4"),
         (lambda u, k: hyena.causal_conv(u[:0], k), ValueError, r"batch must be >= 1, got 0"),
         (lambda u, k: hyena.causal_conv(u, np.full_like(k, np.nan)), ValueError, r"k\[0\]\[0\] = nan is not finite"),

@@ -128,8 +128,19 @@ def test_refusals(model):
         model.logits(np.array([[0, 99]], np.int64))
     with pytest.raises(ValueError, match="exceeds the model's max_length 258"):
         model.logits(np.zeros(259, np.int64))
-    with pytest.raises(ValueError, match="vocab_size: expected a positive int"):
+    with pytest.raises(ValueError, match="vocab_size: expected 1 to .*, got 0"):
         hyena.LM.load(dna_case() / "params.safetensors", vocab_size=0)
+    with pytest.raises(TypeError, match="vocab_size: expected an int, got float"):
+        hyena.LM.load(dna_case() / "params.safetensors", vocab_size=12.0)
+    with pytest.raises(ValueError, match="config: not expressible as JSON"):
+        hyena.LM.load(dna_case() / "params.safetensors", config={"layer_norm_epsilon": float("nan")})
+    with pytest.raises(ValueError, match="cannot open model config"):
+        hyena.LM.load(dna_case() / "params.safetensors", config="/nonexistent/config.json")
+    ids = np.array([7, 8, 9], np.int64)
+    with pytest.raises(ValueError, match="n: expected 0 to .*, got -1"):
+        model.generate(ids, -1)
+    with pytest.raises(TypeError, match="seed: expected an int, got str"):
+        model.generate(ids, 2, seed="1")
 
 
 def test_tokenizer():

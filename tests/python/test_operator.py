@@ -178,6 +178,16 @@ def test_refusals_name_the_argument():
         hyena.Operator.load(case / "params.safetensors", shift=float("inf"))
     with pytest.raises(TypeError, match="source: expected a path"):
         hyena.Operator.load(42)
+    with pytest.raises(ValueError, match="dtype: expected float32 or float64, got 'foo'"):
+        hyena.Operator.load(case / "params.safetensors", dtype="foo")
+    with pytest.raises(ValueError, match="length: expected 1 to"):
+        op.filters(0)
+    with pytest.raises(ValueError, match="length: expected 1 to .*, got -3"):
+        op.prepared_filters(-3)
+    with pytest.raises(TypeError, match="batch: expected an int, got float"):
+        op.make_state(2.0, 8)
+    with pytest.raises(ValueError, match="capacity: expected 1 to .*, got -1"):
+        op.make_state(2, -1)
     other = hyena.Operator.load(case / "params.safetensors", **options)
     with pytest.raises(ValueError, match="state: made by another operator"):
         other.step(op.make_state(2, 8), np.zeros((2, 16), np.float32))
