@@ -26,11 +26,11 @@ tsan=build/sanitize-thread
 cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=thread \
       -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF -DHYENA_PYTHON=OFF
 # test_concurrency covers the operator used from many threads; the others
-# their own shared plans, filters and attention splits (each attention core's
-# file and the layer's), and the decoders' channel splits; the filter below
-# keeps their run to the thread tests.
+# their own shared plans, filters and attention splits (the layer's file runs
+# every attention core at several thread counts and shares a layer across
+# threads), and the decoders' channel splits; the filter below keeps their
+# run to the thread tests.
 concurrent=(test_concurrency test_thread_pool test_execution test_fft_plan test_fft_conv
-            test_softmax_attention test_tiled_attention test_linear_attention test_local_attention
             test_attention_layer test_hyena_operator test_hyena_lm test_online_conv test_decoder_state)
 cmake --build "$tsan" -j"$jobs" --target "${concurrent[@]}"
 for t in "${concurrent[@]}"; do
