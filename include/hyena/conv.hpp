@@ -3,5 +3,7 @@
 
 #include "conv/direct_conv.hpp"
 #include "conv/fft_conv.hpp"
+#include "conv/fft_conv_backward.hpp"
 #include "conv/online_conv.hpp"
 #include "conv/short_conv.hpp"
+#include "conv/short_conv_backward.hpp"

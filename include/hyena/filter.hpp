@@ -3,5 +3,6 @@
 
 #include "filter/exponential_modulation.hpp"
 #include "filter/implicit_filter.hpp"
+#include "filter/implicit_filter_backward.hpp"
 #include "filter/layout.hpp"
 #include "filter/positional_features.hpp"

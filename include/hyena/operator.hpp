@@ -3,6 +3,7 @@
 
 #include "operator/decoder_state.hpp"
 #include "operator/hyena_operator.hpp"
+#include "operator/hyena_operator_backward.hpp"
 #include "operator/state_dict.hpp"
 #include "operator/step_filters.hpp"
 #include "operator/weights.hpp"

@@ -1,0 +1,189 @@
+// hyena/filter/implicit_filter_backward.hpp: gradients of the implicit filter's weights.
+//
+// The forward (implicit_filter.hpp), at positions n < L:
+//   q_1 = W_0 z_n + b_0,  a_1 = sin(phi ⊙ q_1),  q_{j+1} = W_j a_j + b_j,  a_{j+1} = sin(phi ⊙ q_{j+1}),
+//   ĥ = W_last a_{R+1},   h[c][n] = ĥ[c][n] * w[c][n],   w[c][n] = exp(-t_n |delta_c|) + shift.
+// Given dh = dLoss/dh [F][L]:
+//   dĥ = dh ⊙ w,   d delta_c += sum_n dh ĥ * (-t_n sign(delta_c) exp(-t_n |delta_c|)),
+//   dW_last += dĥ a_{R+1}^T,   da_{R+1} = W_last^T dĥ,
+//   per sine layer, last to first: dr = da ⊙ cos(phi ⊙ q), dq = phi ⊙ dr, dphi += sum_n dr ⊙ q,
+//     dW += dq a_prev^T, db += sum_n dq, da_prev = W^T dq,
+//   dz_n += W_0^T dq_1 (z is trained by default in the reference; t is a buffer).
+// phi is shared by every sine, so its gradient is the sum over the layers,
+// which is what PyTorch reports under each of its tied names.
+// Parameter gradients are added to (fft_conv_backward.hpp's convention).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "../core/config.hpp"
+#include "../core/execution.hpp"
+#include "../core/span.hpp"
+#include "../detail/checks.hpp"
+#include "implicit_filter.hpp"
+
+namespace hyena {
+
+/// A gradient buffer for `weights`: every trainable member of the same
+/// size, zero; the hyperparameters (sizes, positions.max_length/emb_dim)
+/// copied. positions.t stays zero: it is a buffer, never trained.
+template <class T>
+implicit_filter_weights<T> zero_gradients(const implicit_filter_weights<T>& weights) {
+  implicit_filter_weights<T> g;
+  auto zeros = [](const std::vector<T>& v) { return std::vector<T>(v.size(), T(0)); };
+  g.positions.max_length = weights.positions.max_length;
+  g.positions.emb_dim = weights.positions.emb_dim;
+  g.positions.z = zeros(weights.positions.z);
+  g.positions.t = zeros(weights.positions.t);
+  g.width = weights.width;
+  g.channels = weights.channels;
+  g.first_weight = zeros(weights.first_weight);
+  g.first_bias = zeros(weights.first_bias);
+  g.frequency = zeros(weights.frequency);
+  for (const auto& w : weights.inner_weights) g.inner_weights.push_back(zeros(w));
+  for (const auto& b : weights.inner_biases) g.inner_biases.push_back(zeros(b));
+  g.last_weight = zeros(weights.last_weight);
+  g.deltas = zeros(weights.deltas);
+  g.bias = zeros(weights.bias);
+  return g;
+}
+
+namespace detail {
+
+/// Throws std::invalid_argument naming `function` and the first member of
+/// `grads` whose size differs from the weights' (a gradient buffer made for
+/// another filter).
+template <class T>
+void require_gradient_shapes(const implicit_filter_weights<T>& weights, const implicit_filter_weights<T>& grads,
+                             const char* function) {
+  auto same = [&](const std::vector<T>& w, const std::vector<T>& g, const std::string& name) {
+    if (w.size() != g.size())
+      throw_invalid("hyena::", function, ": the gradient of ", name, " has ", g.size(), " elements, expected ",
+                    w.size(), " (use zero_gradients(weights))");
+  };
+  same(weights.positions.z, grads.positions.z, "filter z");
+  same(weights.first_weight, grads.first_weight, "filter first_weight");
+  same(weights.first_bias, grads.first_bias, "filter first_bias");
+  same(weights.frequency, grads.frequency, "filter frequency");
+  if (weights.inner_weights.size() != grads.inner_weights.size() ||
+      weights.inner_biases.size() != grads.inner_biases.size())
+    throw_invalid("hyena::", function, ": the gradient has ", grads.inner_weights.size(), " inner layers, expected ",
+                  weights.inner_weights.size());
+  for (index_t j = 0; j < weights.inner_weights.size(); ++j) {
+    same(weights.inner_weights[j], grads.inner_weights[j], concat("filter inner_weights[", j, "]"));
+    same(weights.inner_biases[j], grads.inner_biases[j], concat("filter inner_biases[", j, "]"));
+  }
+  same(weights.last_weight, grads.last_weight, "filter last_weight");
+  same(weights.deltas, grads.deltas, "filter deltas");
+  same(weights.bias, grads.bias, "filter bias");
+}
+
+}  // namespace detail
+
+/// Adds the gradients of every weight of `filter` (z, the MLP, phi, the
+/// decay rates) for the bank h = filter.response(length), given dh [F][length],
+/// to `grads` (shaped by zero_gradients). grads.bias is untouched: the skip
+/// weights D enter the convolution, not the bank (causal_conv_backward's dskip).
+/// O(L M (E + R M + F)); the two GEMMs with F rows are split over `exec`'s
+/// threads in fixed blocks, so results do not depend on the thread count.
+/// Recomputes the forward's activations: (R+2) M length values of memory.
+/// Throws std::invalid_argument on a length outside [1, max_length], dh of
+/// the wrong size or non-finite, or gradients shaped for another filter.
+template <class T>
+void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, span_arg<const T> dh,
+                              implicit_filter_weights<T>& grads, const execution_context& exec = {}) {
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  using Eigen::Index;
+  const char* function = "implicit_filter_backward";
+  const auto& w = filter.weights();
+  if (length == 0 || length > filter.max_length())
+    detail::throw_invalid("hyena::", function, ": length must be in [1, max_length = ", filter.max_length(),
+                          "], got ", length);
+  const index_t F = w.channels, M = w.width, E = w.emb_dim(), R = w.inner_layers(), L = length;
+  detail::require_size(dh.size(), detail::checked_mul(F, L, "channels*length"), function, "dh",
+                       "channels*length = ", F, "*", L);
+  detail::require_finite(dh, function, "dh");
+  detail::require_gradient_shapes(w, grads, function);
+  detail::require_allocatable(detail::checked_mul(R + 3, M, L, "activations"), sizeof(T),
+                              "implicit_filter_backward activations ((inner_layers+3)*width*length)");
+
+  // The forward again, keeping each layer's pre-activation q (before phi).
+  const Eigen::Map<const vector> phi(w.frequency.data(), Index(M));
+  const Eigen::Map<const matrix> z(w.positions.z.data(), Index(E), Index(L));  // column n: z_n
+  std::vector<matrix> q(R + 1);
+  matrix a;
+  q[0].noalias() = Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)) * z;
+  q[0].colwise() += Eigen::Map<const vector>(w.first_bias.data(), Index(M));
+  a = (q[0].array().colwise() * phi.array()).sin().matrix();
+  for (index_t j = 0; j < R; ++j) {
+    q[j + 1].noalias() = Eigen::Map<const row_matrix>(w.inner_weights[j].data(), Index(M), Index(M)) * a;
+    q[j + 1].colwise() += Eigen::Map<const vector>(w.inner_biases[j].data(), Index(M));
+    a = (q[j + 1].array().colwise() * phi.array()).sin().matrix();
+  }
+
+  // The window: dĥ = dh ⊙ w, and the decay rates' gradient needs ĥ.
+  const Eigen::Map<const row_matrix> w_last(w.last_weight.data(), Index(F), Index(M));
+  const auto& modulation = filter.modulation();
+  row_matrix dmlp = Eigen::Map<const row_matrix>(dh.data(), Index(F), Index(L));
+  if (modulation.modulate) {
+    using array = Eigen::Array<T, 1, Eigen::Dynamic>;
+    const Eigen::Map<const array> time(w.positions.t.data(), Index(L));
+    const T shift = static_cast<T>(modulation.shift);
+    exec.for_each_block(F, 16, [&](index_t c0, index_t count) {
+      row_matrix mlp = w_last.middleRows(Index(c0), Index(count)) * a;  // ĥ for these channels
+      for (index_t i = 0; i < count; ++i) {
+        const index_t c = c0 + i;
+        const T delta = w.deltas[c];
+        const array decay = (time * -std::fabs(delta)).exp();
+        const T sign = delta > 0 ? T(1) : delta < 0 ? T(-1) : T(0);  // d|delta|/d delta, 0 at 0 as in PyTorch
+        auto row = dmlp.row(Index(c)).array();
+        grads.deltas[c] += -sign * (row * mlp.row(Index(i)).array() * time * decay).sum();
+        row *= decay + shift;
+      }
+    });
+  }
+
+  // The last Linear: dW_last by fixed blocks of channels, da by fixed blocks
+  // of positions: each block is one GEMM, so the rounding is the same for
+  // every thread count.
+  Eigen::Map<row_matrix> dw_last(grads.last_weight.data(), Index(F), Index(M));
+  exec.for_each_block(F, 64, [&](index_t c0, index_t count) {
+    dw_last.middleRows(Index(c0), Index(count)).noalias() += dmlp.middleRows(Index(c0), Index(count)) * a.transpose();
+  });
+  matrix da(static_cast<Index>(M), static_cast<Index>(L));
+  exec.for_each_block(L, 512, [&](index_t t0, index_t count) {
+    da.middleCols(Index(t0), Index(count)).noalias() = w_last.transpose() * dmlp.middleCols(Index(t0), Index(count));
+  });
+
+  // The sine layers, last to first. a is recomputed from q as each layer
+  // needs its input.
+  Eigen::Map<vector> dphi(grads.frequency.data(), Index(M));
+  matrix dq, previous;
+  for (index_t j = R + 1; j-- > 0;) {
+    const matrix phase = (q[j].array().colwise() * phi.array()).matrix();
+    const matrix dr = (da.array() * phase.array().cos()).matrix();
+    dphi += (dr.array() * q[j].array()).rowwise().sum().matrix();
+    dq = (dr.array().colwise() * phi.array()).matrix();
+    if (j == 0) {
+      Eigen::Map<row_matrix>(grads.first_weight.data(), Index(M), Index(E)).noalias() += dq * z.transpose();
+      Eigen::Map<vector>(grads.first_bias.data(), Index(M)) += dq.rowwise().sum();
+      Eigen::Map<matrix>(grads.positions.z.data(), Index(E), Index(L)).noalias() +=
+          Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)).transpose() * dq;
+    } else {
+      previous = (q[j - 1].array().colwise() * phi.array()).sin().matrix();  // a_j, this layer's input
+      const Eigen::Map<const row_matrix> wj(w.inner_weights[j - 1].data(), Index(M), Index(M));
+      Eigen::Map<row_matrix>(grads.inner_weights[j - 1].data(), Index(M), Index(M)).noalias() +=
+          dq * previous.transpose();
+      Eigen::Map<vector>(grads.inner_biases[j - 1].data(), Index(M)) += dq.rowwise().sum();
+      da.noalias() = wj.transpose() * dq;
+    }
+  }
+}
+
+}  // namespace hyena
