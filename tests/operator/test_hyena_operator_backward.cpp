@@ -185,6 +185,68 @@ TEST(HyenaOperatorBackward, ThreadCountsGiveIdenticalBits) {
   }
 }
 
+// Store mode: the forward that keeps the activations gives forward()'s
+// output (the output gate in its own pass: the same products, so the same
+// values up to a contraction the compiler may make differently), and the
+// backward from them the recompute mode's gradients bit for bit (the same
+// arithmetic on the same activations).
+TEST(HyenaOperatorBackward, StoreModeEqualsRecomputeMode) {
+  for (index_t order : {2, 3}) {
+    hyena::hyena_config config = small_config(order, 64);
+    config.d_model = 6;
+    const auto w = hyena::random_hyena_weights<float>(config, 17);
+    hyena::hyena_options options;
+    options.layout = hyena::filter_layout::interleaved;
+    const hyena::hyena_operator<float> op(w, options);
+    const index_t B = 3, L = 61, D = config.d_model;
+    const auto u = random_vector<float>(B * L * D, 95), r = random_vector<float>(B * L * D, 96);
+
+    hyena::hyena_activations<float> saved;
+    hyena::hyena_backward_workspace<float> ws;
+    std::vector<float> out(u.size());
+    hyena::forward_for_backward<float>(op, B, L, u, out, saved, ws);
+    EXPECT_EQ(saved.batch(), B);
+    EXPECT_EQ(saved.length(), L);
+    EXPECT_EQ(saved.bytes(), index_t(B * (2 * (order + 1) + order - 1) * D * L * sizeof(float)));
+    EXPECT_LE(relative_l2_error(out, op.forward(B, L, u)), 4 * hyena::test::unit_roundoff<float>()) << order;
+
+    auto stored = hyena::zero_gradients(w), recomputed = hyena::zero_gradients(w);
+    std::vector<float> du_stored(u.size()), du_recomputed(u.size());
+    hyena::hyena_backward<float>(op, saved, u, r, du_stored, stored, ws);
+    hyena::hyena_backward<float>(op, B, L, u, r, du_recomputed, recomputed, ws);
+    EXPECT_EQ(du_stored, du_recomputed) << order;
+    EXPECT_EQ(stored.in_proj_weight, recomputed.in_proj_weight) << order;
+    EXPECT_EQ(stored.short_filter_weight, recomputed.short_filter_weight) << order;
+    EXPECT_EQ(stored.out_proj_weight, recomputed.out_proj_weight) << order;
+    EXPECT_EQ(stored.filter.bias, recomputed.filter.bias) << order;
+    EXPECT_EQ(stored.filter.last_weight, recomputed.filter.last_weight) << order;
+    EXPECT_EQ(stored.filter.frequency, recomputed.filter.frequency) << order;
+    EXPECT_EQ(stored.filter.positions.z, recomputed.filter.positions.z) << order;
+  }
+}
+
+TEST(HyenaOperatorBackward, StoreModeRejectsActivationsOfAnotherOperatorOrShape) {
+  const auto w = hyena::random_hyena_weights<double>(small_config(2, 8), 1);
+  const hyena::hyena_operator<double> op(w), twin(w);
+  const index_t B = 2, L = 5, D = 3;
+  std::vector<double> u(B * L * D, 0.5), dout(B * L * D, 1.0), du(B * L * D), out(B * L * D);
+  auto grads = hyena::zero_gradients(w);
+  hyena::hyena_backward_workspace<double> ws;
+  hyena::hyena_activations<double> saved;
+  expect_invalid([&] { hyena::hyena_backward<double>(op, saved, u, dout, du, grads, ws); },
+                 {"the activations were not made by this operator's forward_for_backward"});
+  hyena::forward_for_backward<double>(op, B, L, u, out, saved, ws);
+  expect_invalid([&] { hyena::hyena_backward<double>(twin, saved, u, dout, du, grads, ws); },
+                 {"not made by this operator"});
+  std::vector<double> shorter(B * (L - 1) * D, 0.5);
+  expect_invalid([&] { hyena::hyena_backward<double>(op, saved, shorter, shorter, du, grads, ws); },
+                 {"the activations are of batch 2 and length 5 (30 values), u has 24 and dout 24"});
+  std::vector<double> wrong_out(B * L * D + 1);
+  expect_invalid([&] { hyena::forward_for_backward<double>(op, B, L, u, wrong_out, saved, ws); },
+                 {"out has 31 elements"});
+  EXPECT_EQ(grads.in_proj_weight, std::vector<double>(w.in_proj_weight.size(), 0.0));
+}
+
 TEST(HyenaOperatorBackward, RejectsBadInput) {
   const auto w = hyena::random_hyena_weights<double>(small_config(2, 8), 1);
   const hyena::hyena_operator<double> op(w);

@@ -84,20 +84,46 @@ void require_gradient_shapes(const implicit_filter_weights<T>& weights, const im
 
 }  // namespace detail
 
+/// Reusable arrays for implicit_filter_backward: the recomputed
+/// activations and their gradients ((R+6) M L values) and the windowed bank
+/// gradient (F L). Grows to the largest call, then allocates nothing.
+template <class T>
+class implicit_filter_backward_workspace {
+ public:
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  /// Bytes held, for memory accounting.
+  index_t bytes() const noexcept {
+    index_t values = index_t(a.size() + da.size() + dq.size() + dr.size() + previous.size() + window_gradient.size());
+    for (const auto& m : q) values += index_t(m.size());
+    return values * sizeof(T);
+  }
+
+ private:
+  template <class U>
+  friend void implicit_filter_backward(const implicit_filter<U>&, index_t, span_arg<const U>,
+                                       implicit_filter_weights<U>&, implicit_filter_backward_workspace<U>&,
+                                       const execution_context&);
+  std::vector<matrix> q;
+  matrix a, da, dq, dr, previous;
+  row_matrix window_gradient;
+};
+
 /// Adds the gradients of every weight of `filter` (z, the MLP, phi, the
 /// decay rates) for the bank h = filter.response(length), given dh [F][length],
 /// to `grads` (shaped by zero_gradients). grads.bias is untouched: the skip
 /// weights D enter the convolution, not the bank (causal_conv_backward's dskip).
 /// O(L M (E + R M + F)); the two GEMMs with F rows are split over `exec`'s
 /// threads in fixed blocks, so results do not depend on the thread count.
-/// Recomputes the forward's activations: (R+2) M length values of memory.
+/// Recomputes the forward's activations into `ws` (one per concurrent call).
 /// Throws std::invalid_argument on a length outside [1, max_length], dh of
 /// the wrong size or non-finite, or gradients shaped for another filter.
 template <class T>
 void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, span_arg<const T> dh,
-                              implicit_filter_weights<T>& grads, const execution_context& exec = {}) {
-  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+                              implicit_filter_weights<T>& grads, implicit_filter_backward_workspace<T>& ws,
+                              const execution_context& exec = {}) {
+  using matrix = typename implicit_filter_backward_workspace<T>::matrix;
+  using row_matrix = typename implicit_filter_backward_workspace<T>::row_matrix;
   using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
   using Eigen::Index;
   const char* function = "implicit_filter_backward";
@@ -116,8 +142,9 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
   // The forward again, keeping each layer's pre-activation q (before phi).
   const Eigen::Map<const vector> phi(w.frequency.data(), Index(M));
   const Eigen::Map<const matrix> z(w.positions.z.data(), Index(E), Index(L));  // column n: z_n
-  std::vector<matrix> q(R + 1);
-  matrix a;
+  std::vector<matrix>& q = ws.q;
+  q.resize(R + 1);
+  matrix& a = ws.a;
   q[0].noalias() = Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)) * z;
   q[0].colwise() += Eigen::Map<const vector>(w.first_bias.data(), Index(M));
   a = (q[0].array().colwise() * phi.array()).sin().matrix();
@@ -130,7 +157,8 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
   // The window: dĥ = dh ⊙ w, and the decay rates' gradient needs ĥ.
   const Eigen::Map<const row_matrix> w_last(w.last_weight.data(), Index(F), Index(M));
   const auto& modulation = filter.modulation();
-  row_matrix dmlp = Eigen::Map<const row_matrix>(dh.data(), Index(F), Index(L));
+  row_matrix& dmlp = ws.window_gradient;
+  dmlp = Eigen::Map<const row_matrix>(dh.data(), Index(F), Index(L));
   if (modulation.modulate) {
     using array = Eigen::Array<T, 1, Eigen::Dynamic>;
     const Eigen::Map<const array> time(w.positions.t.data(), Index(L));
@@ -156,7 +184,8 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
   exec.for_each_block(F, 64, [&](index_t c0, index_t count) {
     dw_last.middleRows(Index(c0), Index(count)).noalias() += dmlp.middleRows(Index(c0), Index(count)) * a.transpose();
   });
-  matrix da(static_cast<Index>(M), static_cast<Index>(L));
+  matrix& da = ws.da;
+  da.resize(Index(M), Index(L));
   exec.for_each_block(L, 512, [&](index_t t0, index_t count) {
     da.middleCols(Index(t0), Index(count)).noalias() = w_last.transpose() * dmlp.middleCols(Index(t0), Index(count));
   });
@@ -164,10 +193,9 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
   // The sine layers, last to first. a is recomputed from q as each layer
   // needs its input.
   Eigen::Map<vector> dphi(grads.frequency.data(), Index(M));
-  matrix dq, previous;
+  matrix &dq = ws.dq, &dr = ws.dr, &previous = ws.previous;
   for (index_t j = R + 1; j-- > 0;) {
-    const matrix phase = (q[j].array().colwise() * phi.array()).matrix();
-    const matrix dr = (da.array() * phase.array().cos()).matrix();
+    dr = (da.array() * (q[j].array().colwise() * phi.array()).cos()).matrix();
     dphi += (dr.array() * q[j].array()).rowwise().sum().matrix();
     dq = (dr.array().colwise() * phi.array()).matrix();
     if (j == 0) {
@@ -184,6 +212,14 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
       da.noalias() = wj.transpose() * dq;
     }
   }
+}
+
+/// As above with a temporary workspace.
+template <class T>
+void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, span_arg<const T> dh,
+                              implicit_filter_weights<T>& grads, const execution_context& exec = {}) {
+  implicit_filter_backward_workspace<T> ws;
+  implicit_filter_backward(filter, length, dh, grads, ws, exec);
 }
 
 }  // namespace hyena

@@ -15,11 +15,16 @@
 // and the filters' dk_o, dD_o back through the implicit filter (its MLP, phi,
 // decay rates and z) into the bank's layout.
 //
-// Memory: only the block's input u is kept from the forward; each batch
-// element's forward is recomputed inside the backward (as safari's fused
-// kernel does), so the workspace holds one element's streams, not the
-// batch's activations. Parameter gradients are added to, the input gradient
-// written (fft_conv_backward.hpp's convention).
+// Two memory modes, the same gradients:
+//  - recompute: only the block's input u is kept from the forward; each
+//    batch element's forward is run again inside the backward (as safari's
+//    fused kernel does): one element's streams of memory, about 3x the
+//    forward's time (12 D^2 L multiply-adds of projections against 4);
+//  - store: forward_for_backward keeps the activations the backward needs,
+//    (2(N+1) + N-1) D L values per batch element, and the backward skips
+//    the forward: about 2x the forward's time.
+// Parameter gradients are added to, the input gradient written
+// (fft_conv_backward.hpp's convention).
 #pragma once
 
 #include <Eigen/Core>
@@ -61,31 +66,70 @@ hyena_weights<T> zero_gradients(const hyena_weights<T>& weights) {
   return g;
 }
 
-/// Reusable buffers for hyena_backward, one per concurrent call. Grows to
-/// the largest call it has served: per batch element 3 (N+1) D L values for
-/// the projection, the streams (then their gradients) and the projection's
-/// gradient, 2 (N-1) D L for the recomputed v_1..v_{N-1} and the filter
-/// gradients, D L for dv, plus FFT rows per thread.
+template <class T>
+class hyena_backward_workspace;
+namespace detail {
+template <class T>
+struct hyena_backward_pass;
+}  // namespace detail
+
+/// The activations a forward leaves for its backward (store mode): per
+/// batch element the projection p, the streams after the short convolution
+/// and the mixes v_1 .. v_{N-1}, channel-major. Made by forward_for_backward,
+/// read by hyena_backward; tied to the operator and the shape that made it.
+template <class T>
+class hyena_activations {
+ public:
+  index_t batch() const noexcept { return batch_; }
+  index_t length() const noexcept { return length_; }
+  /// Bytes held.
+  index_t bytes() const noexcept { return (projected_.size() + streams_.size() + mixed_.size()) * sizeof(T); }
+
+ private:
+  template <class U>
+  friend void forward_for_backward(const hyena_operator<U>&, index_t, index_t, span_arg<const U>, span_arg<U>,
+                                   hyena_activations<U>&, hyena_backward_workspace<U>&);
+  template <class U>
+  friend void hyena_backward(const hyena_operator<U>&, const hyena_activations<U>&, span_arg<const U>,
+                             span_arg<const U>, span_arg<U>, hyena_weights<U>&, hyena_backward_workspace<U>&);
+  const void* owner_ = nullptr;
+  index_t batch_ = 0, length_ = 0;
+  detail::aligned_vector<T> projected_, streams_, mixed_;  // [B][S][L], [B][S][L], [B][N-1][D][L]
+};
+
+/// Reusable buffers for the backward (either mode) and forward_for_backward,
+/// one per concurrent call. Grows to the largest call it has served: in
+/// recompute mode (3 S + (N-1) D) L values for one element's forward, in
+/// both modes 2 S L + D L for the gradients of the streams, the projection
+/// and v, F L for the filter bank's gradient, the implicit filter's
+/// activations, and FFT rows per thread (S = (N+1) D, F = (N-1) D).
 template <class T>
 class hyena_backward_workspace {
  public:
-  /// Bytes held: with the implicit filter's activations (implicit_filter_backward)
-  /// and the operator's prepared filters, the backward's peak memory.
+  /// Bytes held: with the operator's prepared filters (and, in store mode,
+  /// the activations), the backward's peak working memory.
   index_t bytes() const noexcept {
-    return (projected_.size() + streams_.size() + projected_gradient_.size() + mixed_.size() + dv_.size() +
-            filter_gradient_.size() + skip_gradient_.size()) *
+    return (projected_.size() + streams_.size() + mixed_.size() + stream_gradient_.size() +
+            projected_gradient_.size() + dv_.size() + bank_gradient_.size() + skip_gradient_.size()) *
                sizeof(T) +
-           forward_.bytes() + backward_.bytes();
+           forward_.bytes() + backward_.bytes() + filter_.bytes();
   }
 
  private:
   template <class U>
+  friend struct detail::hyena_backward_pass;
+  template <class U>
   friend void hyena_backward(const hyena_operator<U>&, index_t, index_t, span_arg<const U>, span_arg<const U>,
                              span_arg<U>, hyena_weights<U>&, hyena_backward_workspace<U>&);
-  detail::aligned_vector<T> projected_, streams_, projected_gradient_, mixed_, dv_;
-  std::vector<T> filter_gradient_, skip_gradient_;
+  template <class U>
+  friend void forward_for_backward(const hyena_operator<U>&, index_t, index_t, span_arg<const U>, span_arg<U>,
+                                   hyena_activations<U>&, hyena_backward_workspace<U>&);
+  detail::aligned_vector<T> projected_, streams_, mixed_;  // recompute mode: one element's forward
+  detail::aligned_vector<T> stream_gradient_, projected_gradient_, dv_;
+  std::vector<T> bank_gradient_, skip_gradient_;
   fft_conv_workspace<T> forward_;
   fft_conv_backward_workspace<T> backward_;
+  implicit_filter_backward_workspace<T> filter_;
 };
 
 namespace detail {
@@ -119,200 +163,306 @@ void require_finite_module_tensor(span<const T> x, index_t length, index_t d_mod
                   i % d_model, "] = ", x[i], " is not finite");
 }
 
-}  // namespace detail
-
-/// The gradients of out = op(u) (forward's u, out: [batch][length][d_model])
-/// for the upstream gradient dout of out's shape: du (written, same shape;
-/// must not overlap u or dout) and every weight's gradient, added to `grads`
-/// (shaped by zero_gradients(op.weights())): the projections, the short
-/// convolution, the implicit filter (MLP, phi, decay rates, z) and its bias
-/// (the skips D). Time about 2-3x forward's; split over op.execution()'s
-/// threads in fixed blocks, so results are bit-identical for every thread
-/// count. Const and thread-safe on op, like forward(): one workspace per call.
-/// Throws std::invalid_argument on zero sizes, length > max_length, spans of
-/// the wrong size, gradients shaped for another operator, or a non-finite
-/// value in u or dout (naming its [b][t][d]): a NaN there means the forward
-/// or the loss already failed, and the FFTs would spread it over the rows.
+/// One backward (either mode) or recording forward: the checks, the
+/// workspace sized, and the per-element steps both modes share.
 template <class T>
-void hyena_backward(const hyena_operator<T>& op, index_t batch, index_t length, span_arg<const T> u,
-                    span_arg<const T> dout, span_arg<T> du, hyena_weights<T>& grads, hyena_backward_workspace<T>& ws) {
+struct hyena_backward_pass {
   using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
   using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
-  using Eigen::Index;
-  const char* function = "hyena_backward";
-  const hyena_weights<T>& w = op.weights();
-  const execution_context& exec = op.execution();
-  detail::require_positive(batch, function, "batch");
-  detail::require_positive(length, function, "length");
-  if (length > op.max_length())
-    detail::throw_invalid("hyena::", function, ": input length ", length, " exceeds max_length ", op.max_length());
-  const index_t D = w.d_model, N = w.order, S = w.streams(), K = w.short_filter_size, L = length;
-  const index_t elements = detail::checked_mul(batch, L, D, "batch*length*d_model");
-  detail::require_size(u.size(), elements, function, "u", "batch*length*d_model = ", batch, "*", L, "*", D);
-  detail::require_size(dout.size(), elements, function, "dout", "batch*length*d_model = ", batch, "*", L, "*", D);
-  detail::require_size(du.size(), elements, function, "du", "batch*length*d_model = ", batch, "*", L, "*", D);
-  detail::require_gradient_shapes(w, grads, function);
-  detail::require_finite_module_tensor<T>(u, L, D, function, "u");
-  detail::require_finite_module_tensor<T>(dout, L, D, function, "dout");
 
-  const auto filters = op.prepared_filters(L);
-  const index_t steps = N - 1, n = filters->steps.front().fft_size();
-  const index_t stream_values = detail::checked_mul(S, L, "streams*length");
-  detail::require_allocatable(detail::checked_mul(3 * S + 2 * steps * D + D, L, "backward values"), sizeof(T),
-                              "hyena_backward workspace ((3(N+1) + 2(N-1) + 1) * d_model * length)");
-  auto grow = [](auto& v, index_t size) {
-    if (v.size() < size) v.resize(size);
-  };
-  grow(ws.projected_, stream_values);
-  grow(ws.streams_, stream_values);
-  grow(ws.projected_gradient_, stream_values);
-  grow(ws.mixed_, steps * D * L);
-  grow(ws.dv_, D * L);
-  ws.filter_gradient_.assign(steps * D * L, T(0));
-  ws.skip_gradient_.assign(steps * D, T(0));
-  const index_t conv_work = detail::fft_conv_row_work(n);
-  ws.forward_.reserve(n, exec.workers(D, conv_work));
-  ws.backward_.reserve(n, exec.workers(D, 2 * conv_work));
+  const hyena_operator<T>& op;
+  const hyena_weights<T>& w;
+  const execution_context& exec;
+  hyena_backward_workspace<T>& ws;
+  const char* function;
+  index_t batch, L, D, N, S, K, steps;
+  std::shared_ptr<const hyena_prepared_filters<T>> filters;
+  index_t n = 0, conv_work = 0;
 
-  T* p = ws.projected_.data();
-  T* s = ws.streams_.data();  // the streams, then (in place) their gradients
-  T* dp = ws.projected_gradient_.data();
-  T* dv = ws.dv_.data();
-  // v_o: the last stream for o = 0, the recomputed mixes after.
-  auto v_of = [&](index_t o) -> T* { return o == 0 ? s + N * D * L : ws.mixed_.data() + (o - 1) * D * L; };
-  auto x_of = [&](index_t i) -> T* { return s + i * D * L; };
+  hyena_backward_pass(const hyena_operator<T>& op_, index_t batch_, index_t length, hyena_backward_workspace<T>& ws_,
+                      const char* function_)
+      : op(op_), w(op_.weights()), exec(op_.execution()), ws(ws_), function(function_), batch(batch_), L(length),
+        D(w.d_model), N(w.order), S(w.streams()), K(w.short_filter_size), steps(w.order - 1) {
+    require_positive(batch, function, "batch");
+    require_positive(L, function, "length");
+    if (L > op.max_length())
+      throw_invalid("hyena::", function, ": input length ", L, " exceeds max_length ", op.max_length());
+    checked_mul(batch, L, D, "batch*length*d_model");
+  }
 
-  for (index_t b = 0; b < batch; ++b) {
-    const span<const T> u_b = u.subspan(b * L * D, L * D);
-    // The forward again, keeping p, the streams and every v_o.
-    op.project_in(L, u_b, span<T>(p, stream_values));
-    std::copy_n(p, stream_values, s);
-    op.short_conv(L, span<T>(s, stream_values));
+  void require_module_span(index_t size, const char* name) const {
+    require_size(size, batch * L * D, function, name, "batch*length*d_model = ", batch, "*", L, "*", D);
+  }
+
+  // The filters and FFT rows; `recompute`: room for one element's forward.
+  void prepare(bool recompute, bool gradients) {
+    filters = op.prepared_filters(L);
+    n = filters->steps.front().fft_size();
+    conv_work = fft_conv_row_work(n);
+    const index_t values = checked_mul(S, L, "streams*length");
+    auto grow = [](auto& v, index_t size) {
+      if (v.size() < size) v.resize(size);
+    };
+    if (recompute) {
+      require_allocatable(checked_mul(2 * S + steps * D, L, "forward values"), sizeof(T),
+                          "hyena_backward_workspace forward ((2(N+1) + N-1) * d_model * length)");
+      grow(ws.projected_, values);
+      grow(ws.streams_, values);
+      grow(ws.mixed_, steps * D * L);
+    }
+    ws.forward_.reserve(n, exec.workers(D, conv_work));
+    if (!gradients) return;
+    require_allocatable(checked_mul(2 * S + D + steps * D, L, "backward values"), sizeof(T),
+                        "hyena_backward_workspace gradients ((2(N+1) + 1 + N-1) * d_model * length)");
+    grow(ws.stream_gradient_, values);
+    grow(ws.projected_gradient_, values);
+    grow(ws.dv_, D * L);
+    grow(ws.bank_gradient_, w.filter.channels * L);
+    std::fill_n(ws.bank_gradient_.begin(), w.filter.channels * L, T(0));
+    ws.skip_gradient_.assign(w.filter.channels, T(0));
+    ws.backward_.reserve(n, exec.workers(D, 2 * conv_work));
+  }
+
+  // One element's forward: p = W_in u_b + b_in, s = short_conv(p), and
+  // v_{o+1} = k_o * (v_o ⊙ x_{N-1-o}) + D_o (...) into mixed; returns nothing
+  // of the output (project_out is the caller's, if it wants it).
+  void forward(span<const T> u_b, T* p, T* s, T* mixed) const {
+    const index_t values = S * L;
+    op.project_in(L, u_b, span<T>(p, values));
+    std::copy_n(p, values, s);
+    op.short_conv(L, span<T>(s, values));
     for (index_t o = 0; o < steps; ++o) {
       const fft_filter<T>& k = filters->steps[o];
-      const T* v = v_of(o);
-      const T* x = x_of(N - 1 - o);
-      T* next = v_of(o + 1);
+      const T* v = o == 0 ? s + N * D * L : mixed + (o - 1) * D * L;
+      const T* x = s + (N - 1 - o) * D * L;
+      T* next = mixed + o * D * L;
       exec.parallel_for(D, conv_work, [&](index_t d0, index_t d1, unsigned worker) {
         auto& buffers = ws.forward_.slot(worker);
         for (index_t d = d0; d < d1; ++d) {
           const T *vd = v + d * L, *xd = x + d * L;
           T* out = next + d * L;
           const T skip = k.skip(d);
-          detail::fft_conv_row(
+          fft_conv_row(
               k, d, buffers, [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
               [&](const T* conv, const T* gated) { for (index_t t = 0; t < L; ++t) out[t] = conv[t] + skip * gated[t]; });
         }
       });
     }
+  }
 
-    // The output projection: dy = W_out^T dout into dv (as [D][L]), and
-    // its weights' gradients, y = v_{N-1} ⊙ x_0 formed per block.
+  // y = v_{N-1} ⊙ x_0 into y [D][L].
+  void output_gate(const T* s, const T* mixed, T* y) const {
+    const T* v_last = mixed + (steps - 1) * D * L;
+    exec.parallel_for(D, 2 * L, [&](index_t d0, index_t d1, unsigned) {
+      for (index_t i = d0 * L; i < d1 * L; ++i) y[i] = v_last[i] * s[i];
+    });
+  }
+
+  // Element b's gradients from its forward (p, s, mixed): du_b written,
+  // the weights' added to grads; the filters' collected in the workspace.
+  void backward(span<const T> u_b, const T* dout_b_data, const T* p, const T* s, const T* mixed, T* du_b_data,
+                hyena_weights<T>& grads, index_t b) {
+    using Eigen::Index;
+    T* ds = ws.stream_gradient_.data();
+    T* dp = ws.projected_gradient_.data();
+    T* dv = ws.dv_.data();
+    auto v_of = [&](index_t o) -> const T* { return o == 0 ? s + N * D * L : mixed + (o - 1) * D * L; };
+    const filter_layout layout = op.options().layout;
+
+    // The output projection: dy = W_out^T dout into dv (as [D][L]), and the
+    // weights' gradients with y = v_{N-1} ⊙ x_0 formed in dp's buffer (free
+    // until the short convolution's backward).
     const Eigen::Map<const row_matrix> w_out(w.out_proj_weight.data(), Index(D), Index(D));
-    const Eigen::Map<const matrix> dout_b(dout.data() + b * L * D, Index(D), Index(L));  // column t: dout[t]
-    Eigen::Map<matrix> dy(dv, Index(L), Index(D));                                       // dy(t, d)
+    const Eigen::Map<const matrix> dout_b(dout_b_data, Index(D), Index(L));  // column t: dout[t]
+    Eigen::Map<matrix> dy(dv, Index(L), Index(D));                          // dy(t, d)
     exec.for_each_block(L, 256, [&](index_t t0, index_t count) {
       dy.middleRows(Index(t0), Index(count)).noalias() = dout_b.middleCols(Index(t0), Index(count)).transpose() * w_out;
     });
-    {
-      // y(t, d) into dp's buffer, free until the short convolution's backward.
-      Eigen::Map<matrix> y(dp, Index(L), Index(D));
-      exec.for_each_block(D, 64, [&](index_t d0, index_t count) {
-        const Index first(d0), cols(count);
-        y.middleCols(first, cols) = Eigen::Map<const matrix>(v_of(steps), Index(L), Index(D)).middleCols(first, cols).array() *
-                                    Eigen::Map<const matrix>(x_of(0), Index(L), Index(D)).middleCols(first, cols).array();
-      });
-      Eigen::Map<row_matrix> dw_out(grads.out_proj_weight.data(), Index(D), Index(D));
-      exec.for_each_block(D, 64, [&](index_t e0, index_t count) {
-        dw_out.middleRows(Index(e0), Index(count)).noalias() += dout_b.middleRows(Index(e0), Index(count)) * y;
-      });
-      Eigen::Map<vector>(grads.out_proj_bias.data(), Index(D)) += dout_b.rowwise().sum();
-    }
+    output_gate(s, mixed, dp);
+    const Eigen::Map<const matrix> y(dp, Index(L), Index(D));
+    Eigen::Map<row_matrix> dw_out(grads.out_proj_weight.data(), Index(D), Index(D));
+    exec.for_each_block(D, 128, [&](index_t e0, index_t count) {
+      dw_out.middleRows(Index(e0), Index(count)).noalias() += dout_b.middleRows(Index(e0), Index(count)) * y;
+    });
+    Eigen::Map<vector>(grads.out_proj_bias.data(), Index(D)) += dout_b.rowwise().sum();
 
-    // The output gate: dv_{N-1} = dy ⊙ x_0 (in dv), dx_0 = dy ⊙ v_{N-1}
-    // (over x_0, which no step reads again).
+    // The output gate: dv_{N-1} = dy ⊙ x_0 (in dv), dx_0 = dy ⊙ v_{N-1}.
+    const T* v_last = v_of(steps);
     exec.parallel_for(D, 4 * L, [&](index_t d0, index_t d1, unsigned) {
       for (index_t i = d0 * L; i < d1 * L; ++i) {
-        const T g = dv[i], x0 = s[i];
-        dv[i] = g * x0;
-        s[i] = g * v_of(steps)[i];
+        const T g = dv[i];
+        dv[i] = g * s[i];
+        ds[i] = g * v_last[i];
       }
     });
 
-    // The gates, last step first: dv_{o+1} in dv becomes dv_o, and dx over x.
+    // The gates, last step first: dv_{o+1} in dv becomes dv_o; dx_{N-1-o}
+    // into ds; dk_o and dD_o straight into the bank's channel.
     for (index_t o = steps; o-- > 0;) {
       const fft_filter<T>& k = filters->steps[o];
       const T* v = v_of(o);
-      T* x = x_of(N - 1 - o);
-      T* dk = ws.filter_gradient_.data() + o * D * L;
-      T* dskip = ws.skip_gradient_.data() + o * D;
+      const T* x = s + (N - 1 - o) * D * L;
+      T* dx = ds + (N - 1 - o) * D * L;
       exec.parallel_for(D, 2 * conv_work, [&](index_t d0, index_t d1, unsigned worker) {
         auto& slot = ws.backward_.slot(worker);
         for (index_t d = d0; d < d1; ++d) {
           T* dvd = dv + d * L;
-          T* xd = x + d * L;
-          const T* vd = v + d * L;
+          T* dxd = dx + d * L;
+          const T *xd = x + d * L, *vd = v + d * L;
           const T skip = k.skip(d);
+          const index_t c = filter_bank_channel(layout, D, steps, o, d);
           std::fill(slot.filter_spectrum.begin(), slot.filter_spectrum.end(), std::complex<T>(0));
-          dskip[d] += detail::fft_conv_backward_row(
+          ws.skip_gradient_[c] += fft_conv_backward_row(
               k, d, slot, [&](T* dst) { std::copy(dvd, dvd + L, dst); },
               [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
               [&](const T* corr, const T* upstream) {
                 for (index_t t = 0; t < L; ++t) {
                   const T dg = corr[t] + skip * upstream[t];
                   dvd[t] = dg * xd[t];
-                  xd[t] = dg * vd[t];
+                  dxd[t] = dg * vd[t];
                 }
               },
               function, b * D + d);
-          detail::finish_filter_gradient(k, slot, dk + d * L);
+          finish_filter_gradient(k, slot, ws.bank_gradient_.data() + c * L);
         }
       });
     }
-    std::copy_n(dv, D * L, s + N * D * L);  // dv_0, the last stream's gradient
+    std::copy_n(dv, D * L, ds + N * D * L);  // dv_0, the last stream's gradient
 
     // The short convolution, by channel.
     exec.parallel_for(S, 4 * L * K, [&](index_t c0, index_t c1, unsigned) {
       const index_t rows = c1 - c0;
       short_causal_conv_backward<T>(span<const T>(w.short_filter_weight.data() + c0 * K, rows * K), K,
                                     {1, rows, L}, span<const T>(p + c0 * L, rows * L),
-                                    span<const T>(s + c0 * L, rows * L), span<T>(dp + c0 * L, rows * L),
+                                    span<const T>(ds + c0 * L, rows * L), span<T>(dp + c0 * L, rows * L),
                                     span<T>(grads.short_filter_weight.data() + c0 * K, rows * K),
                                     span<T>(grads.short_filter_bias.data() + c0, rows));
     });
 
     // The input projection: du_b = W_in^T dp, dW_in += dp u^T, db_in += sum_t dp.
     const Eigen::Map<const row_matrix> w_in(w.in_proj_weight.data(), Index(S), Index(D));
-    const Eigen::Map<const matrix> dpm(dp, Index(L), Index(S));                    // dp(t, c)
-    const Eigen::Map<const matrix> u_m(u_b.data(), Index(D), Index(L));             // column t: u[t]
-    Eigen::Map<matrix> du_b(du.data() + b * L * D, Index(D), Index(L));            // column t: du[t]
+    const Eigen::Map<const matrix> dpm(dp, Index(L), Index(S));         // dp(t, c)
+    const Eigen::Map<const matrix> u_m(u_b.data(), Index(D), Index(L));  // column t: u[t]
+    Eigen::Map<matrix> du_b(du_b_data, Index(D), Index(L));              // column t: du[t]
     exec.for_each_block(L, 256, [&](index_t t0, index_t count) {
       du_b.middleCols(Index(t0), Index(count)).noalias() =
           w_in.transpose() * dpm.middleRows(Index(t0), Index(count)).transpose();
     });
     Eigen::Map<row_matrix> dw_in(grads.in_proj_weight.data(), Index(S), Index(D));
-    exec.for_each_block(S, 64, [&](index_t c0, index_t count) {
+    exec.for_each_block(S, 128, [&](index_t c0, index_t count) {
       dw_in.middleRows(Index(c0), Index(count)).noalias() +=
           dpm.middleCols(Index(c0), Index(count)).transpose() * u_m.transpose();
     });
     Eigen::Map<vector>(grads.in_proj_bias.data(), Index(S)) += dpm.colwise().sum().transpose();
   }
 
-  // The filters: each step's dk_o, dD_o into the bank's channels, then
-  // through the implicit filter.
-  const filter_layout layout = op.options().layout;
-  std::vector<T> bank_gradient(detail::checked_mul(w.filter.channels, L, "channels*length"));
-  for (index_t o = 0; o < steps; ++o)
-    for (index_t d = 0; d < D; ++d) {
-      const index_t c = filter_bank_channel(layout, D, steps, o, d);
-      std::copy_n(ws.filter_gradient_.data() + (o * D + d) * L, L, bank_gradient.data() + c * L);
-      grads.filter.bias[c] += ws.skip_gradient_[o * D + d];
-    }
-  implicit_filter_backward<T>(op.filter_generator(), L, bank_gradient, grads.filter, exec);
+  // The filters' gradients, collected over the batch, through the implicit filter.
+  void finish(hyena_weights<T>& grads) {
+    for (index_t c = 0; c < w.filter.channels; ++c) grads.filter.bias[c] += ws.skip_gradient_[c];
+    implicit_filter_backward<T>(op.filter_generator(), L,
+                                span<const T>(ws.bank_gradient_.data(), w.filter.channels * L), grads.filter,
+                                ws.filter_, exec);
+  }
+};
+
+}  // namespace detail
+
+/// Store mode's forward: out = op(u) as forward() computes it (to rounding:
+/// the output gate is applied in a separate pass), keeping in `saved` what
+/// hyena_backward needs (hyena_activations). u, out: [batch][length][d_model].
+/// Throws std::invalid_argument as forward() does.
+template <class T>
+void forward_for_backward(const hyena_operator<T>& op, index_t batch, index_t length, span_arg<const T> u,
+                          span_arg<T> out, hyena_activations<T>& saved, hyena_backward_workspace<T>& ws) {
+  detail::hyena_backward_pass<T> pass(op, batch, length, ws, "forward_for_backward");
+  pass.require_module_span(u.size(), "u");
+  pass.require_module_span(out.size(), "out");
+  const index_t L = length, D = pass.D, S = pass.S, steps = pass.steps;
+  detail::require_allocatable(detail::checked_mul(batch, 2 * S + steps * D, L, "activations"), sizeof(T),
+                              "hyena_activations (batch * (2(N+1) + N-1) * d_model * length)");
+  pass.prepare(false, false);
+  saved.owner_ = nullptr;  // invalid until complete
+  saved.projected_.resize(batch * S * L);
+  saved.streams_.resize(batch * S * L);
+  saved.mixed_.resize(batch * steps * D * L);
+  for (index_t b = 0; b < batch; ++b) {
+    T* p = saved.projected_.data() + b * S * L;
+    T* s = saved.streams_.data() + b * S * L;
+    T* mixed = saved.mixed_.data() + b * steps * D * L;
+    pass.forward(u.subspan(b * L * D, L * D), p, s, mixed);
+    // y in the workspace's v row, then the output projection.
+    if (ws.dv_.size() < D * L) ws.dv_.resize(D * L);
+    pass.output_gate(s, mixed, ws.dv_.data());
+    op.project_out(L, span<const T>(ws.dv_.data(), D * L), out.subspan(b * L * D, L * D));
+  }
+  saved.owner_ = &op;
+  saved.batch_ = batch;
+  saved.length_ = L;
 }
 
-/// As above with a temporary workspace.
+/// The gradients of out = op(u) (forward's u, out: [batch][length][d_model])
+/// for the upstream gradient dout of out's shape, recompute mode (see the
+/// top of this header): du (written, same shape; must not overlap u or
+/// dout) and every weight's gradient, added to `grads` (shaped by
+/// zero_gradients(op.weights())): the projections, the short convolution,
+/// the implicit filter (MLP, phi, decay rates, z) and its bias (the skips D).
+/// Split over op.execution()'s threads in fixed blocks, so results are
+/// bit-identical for every thread count. Const and thread-safe on op, like
+/// forward(): one workspace per concurrent call.
+/// Throws std::invalid_argument on zero sizes, length > max_length, spans of
+/// the wrong size, gradients shaped for another operator, or a non-finite
+/// value in u or dout (naming its [b][t][d]): a NaN there means the forward
+/// or the loss already failed, and the FFTs would spread it over the rows.
+/// Nothing is added to grads when it throws.
+template <class T>
+void hyena_backward(const hyena_operator<T>& op, index_t batch, index_t length, span_arg<const T> u,
+                    span_arg<const T> dout, span_arg<T> du, hyena_weights<T>& grads, hyena_backward_workspace<T>& ws) {
+  detail::hyena_backward_pass<T> pass(op, batch, length, ws, "hyena_backward");
+  pass.require_module_span(u.size(), "u");
+  pass.require_module_span(dout.size(), "dout");
+  pass.require_module_span(du.size(), "du");
+  detail::require_gradient_shapes(op.weights(), grads, "hyena_backward");
+  detail::require_finite_module_tensor<T>(u, length, pass.D, "hyena_backward", "u");
+  detail::require_finite_module_tensor<T>(dout, length, pass.D, "hyena_backward", "dout");
+  pass.prepare(true, true);
+  const index_t LD = length * pass.D;
+  for (index_t b = 0; b < batch; ++b) {
+    pass.forward(u.subspan(b * LD, LD), ws.projected_.data(), ws.streams_.data(), ws.mixed_.data());
+    pass.backward(u.subspan(b * LD, LD), dout.data() + b * LD, ws.projected_.data(), ws.streams_.data(),
+                  ws.mixed_.data(), du.data() + b * LD, grads, b);
+  }
+  pass.finish(grads);
+}
+
+/// The same gradients in store mode, from the activations forward_for_backward
+/// kept for this operator and this u (not checked: the activations must be
+/// of the same u). Throws std::invalid_argument as above, and for
+/// activations made by another operator or for another batch or length.
+template <class T>
+void hyena_backward(const hyena_operator<T>& op, const hyena_activations<T>& saved, span_arg<const T> u,
+                    span_arg<const T> dout, span_arg<T> du, hyena_weights<T>& grads, hyena_backward_workspace<T>& ws) {
+  if (saved.owner_ != &op)
+    detail::throw_invalid("hyena::hyena_backward: the activations were not made by this operator's "
+                          "forward_for_backward");
+  const index_t batch = saved.batch_, length = saved.length_;
+  detail::hyena_backward_pass<T> pass(op, batch, length, ws, "hyena_backward");
+  const index_t D = pass.D, S = pass.S, steps = pass.steps, L = length;
+  if (u.size() != batch * L * D || dout.size() != batch * L * D)
+    detail::throw_invalid("hyena::hyena_backward: the activations are of batch ", batch, " and length ", L,
+                          " (", batch * L * D, " values), u has ", u.size(), " and dout ", dout.size());
+  pass.require_module_span(du.size(), "du");
+  detail::require_gradient_shapes(op.weights(), grads, "hyena_backward");
+  detail::require_finite_module_tensor<T>(dout, L, D, "hyena_backward", "dout");
+  pass.prepare(false, true);
+  for (index_t b = 0; b < batch; ++b)
+    pass.backward(u.subspan(b * L * D, L * D), dout.data() + b * L * D, saved.projected_.data() + b * S * L,
+                  saved.streams_.data() + b * S * L, saved.mixed_.data() + b * steps * D * L,
+                  du.data() + b * L * D, grads, b);
+  pass.finish(grads);
+}
+
+/// Recompute mode with a temporary workspace.
 template <class T>
 void hyena_backward(const hyena_operator<T>& op, index_t batch, index_t length, span_arg<const T> u,
                     span_arg<const T> dout, span_arg<T> du, hyena_weights<T>& grads) {
