@@ -235,15 +235,6 @@ inline index_t finite_prefix(const T* x, index_t n) noexcept {
   return t;
 }
 
-/// One row of the FFT convolution with caller-supplied ends, so operators can
-/// fuse their element-wise work into the passes over memory the FFT needs anyway:
-///   load(T* dst)        writes the L input samples to dst[0..L);
-///   store(const T* conv, const T* loaded) reads the L filtered samples
-///     conv[0..L) (scaled, without skip) and the L samples load wrote, still in
-///     this thread's cache (the forward FFT leaves its input unchanged), so a
-///     skip term costs no second read of the caller's rows.
-/// A non-finite loaded sample at t0 truncates the row there (see the top of
-/// this header): conv[t] for t >= t0 is NaN.
 /// Rough operations of one row's convolution at FFT size n (two real
 /// transforms of ~2.5 n log2 n each, the product, the loads and stores), for
 /// execution_context::parallel_for's split.
@@ -253,6 +244,15 @@ inline index_t fft_conv_row_work(index_t n) noexcept {
   return 5 * n * log2n + 8 * n;
 }
 
+/// One row of the FFT convolution with caller-supplied ends, so operators can
+/// fuse their element-wise work into the passes over memory the FFT needs anyway:
+///   load(T* dst)        writes the L input samples to dst[0..L);
+///   store(const T* conv, const T* loaded) reads the L filtered samples
+///     conv[0..L) (scaled, without skip) and the L samples load wrote, still in
+///     this thread's cache (the forward FFT leaves its input unchanged), so a
+///     skip term costs no second read of the caller's rows.
+/// A non-finite loaded sample at t0 truncates the row there (see the top of
+/// this header): conv[t] for t >= t0 is NaN.
 template <class T, class Load, class Store>
 inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_buffers<T>& buffers,
                          Load&& load, Store&& store) {
