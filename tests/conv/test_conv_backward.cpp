@@ -164,6 +164,10 @@ TYPED_TEST(FftConvBackward, AccumulatesParameterGradientsAndWritesInPlace) {
     hyena::causal_conv_backward<T>(filter, 1, ub, gb, gb, halves_dk, halves_dskip);
   }
   EXPECT_EQ(in_place, du);  // same rows, same arithmetic: bit-identical
+  // dk and dskip not wanted: empty spans, the same du.
+  std::vector<T> du_only(2 * C * L);
+  hyena::causal_conv_backward<T>(filter, 2, u, dy, du_only, {}, {});
+  EXPECT_EQ(du_only, du);
   // Two sums of one element each against one sum of two: a few roundings.
   EXPECT_LE(relative_l2_error(halves_dk, dk), 16 * hyena::test::unit_roundoff<T>());
   EXPECT_LE(relative_l2_error(halves_dskip, dskip), 16 * hyena::test::unit_roundoff<T>());

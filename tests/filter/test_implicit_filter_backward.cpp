@@ -27,7 +27,7 @@ using hyena::test::finite_difference_gradient;
 using hyena::test::random_vector;
 
 // F = 6 filters of a 5-wide MLP with two inner layers on an 11-point grid,
-// E = 5; the second decay rate made positive (the window uses |delta|).
+// E = 5; the second decay rate made positive (the window uses |delta|), the third 0.
 hyena::implicit_filter_weights<double> small_filter(index_t inner_layers, std::uint64_t seed) {
   hyena::hyena_config config;
   config.d_model = 3;
@@ -38,6 +38,7 @@ hyena::implicit_filter_weights<double> small_filter(index_t inner_layers, std::u
   config.inner_layers = inner_layers;
   auto w = hyena::random_hyena_weights<double>(config, seed).filter;
   w.deltas[1] = -w.deltas[1];
+  w.deltas[2] = 0.0;  // |delta| has no derivative at 0: PyTorch's (and the central difference's) is 0
   return w;
 }
 

@@ -222,6 +222,13 @@ TEST(HyenaOperatorBackward, StoreModeEqualsRecomputeMode) {
     EXPECT_EQ(stored.filter.last_weight, recomputed.filter.last_weight) << order;
     EXPECT_EQ(stored.filter.frequency, recomputed.filter.frequency) << order;
     EXPECT_EQ(stored.filter.positions.z, recomputed.filter.positions.z) << order;
+
+    // du may be u itself (the weights' gradients read u before du is written).
+    std::vector<float> in_place(u);
+    auto in_place_grads = hyena::zero_gradients(w);
+    hyena::hyena_backward<float>(op, B, L, in_place, r, in_place, in_place_grads, ws);
+    EXPECT_EQ(in_place, du_recomputed) << order;
+    EXPECT_EQ(in_place_grads.in_proj_weight, recomputed.in_proj_weight) << order;
   }
 }
 
@@ -241,6 +248,10 @@ TEST(HyenaOperatorBackward, StoreModeRejectsActivationsOfAnotherOperatorOrShape)
   std::vector<double> shorter(B * (L - 1) * D, 0.5);
   expect_invalid([&] { hyena::hyena_backward<double>(op, saved, shorter, shorter, du, grads, ws); },
                  {"the activations are of batch 2 and length 5 (30 values), u has 24 and dout 24"});
+  std::vector<double> bad_u(u);
+  bad_u[7] = std::numeric_limits<double>::quiet_NaN();
+  expect_invalid([&] { hyena::hyena_backward<double>(op, saved, bad_u, dout, du, grads, ws); },
+                 {"u[0][2][1]", "not finite"});
   std::vector<double> wrong_out(B * L * D + 1);
   expect_invalid([&] { hyena::forward_for_backward<double>(op, B, L, u, wrong_out, saved, ws); },
                  {"out has 31 elements"});
@@ -272,6 +283,16 @@ TEST(HyenaOperatorBackward, RejectsBadInput) {
   expect_invalid([&] { hyena::hyena_backward<double>(op, B, L, u, dout, du, grads); }, {"u[0][1][1]", "not finite"});
   // Nothing was added by the refused calls.
   EXPECT_EQ(grads.in_proj_weight, std::vector<double>(w.in_proj_weight.size(), 0.0));
+
+  // Finite u and dout whose forward overflows float: the pass stops at the
+  // first non-finite row, naming the step, rather than spreading it.
+  auto huge = hyena::random_hyena_weights<float>(small_config(2, 8), 1);
+  for (auto& x : huge.in_proj_weight) x *= 1e20f;
+  const hyena::hyena_operator<float> overflowing(huge);
+  std::vector<float> uf(B * L * D, 1e20f), doutf(B * L * D, 1.0f), duf(B * L * D);
+  auto gf = hyena::zero_gradients(huge);
+  expect_invalid([&] { hyena::hyena_backward<float>(overflowing, B, L, uf, doutf, duf, gf); },
+                 {"hyena_backward: ", "step 0", "not finite"});
 }
 
 }  // namespace

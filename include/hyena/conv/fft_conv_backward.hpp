@@ -98,11 +98,13 @@ inline void require_finite_row(const T* row, index_t length, const char* functio
 /// without the skip term) and dy, still in cache. conj(U) * DY is added to
 /// slot.filter_spectrum, which the caller zeroes before the first batch
 /// element and inverts after the last (finish_filter_gradient). Returns
-/// sum_t dy[t] u[t]. Throws on non-finite loaded samples.
+/// sum_t dy[t] u[t]. Throws on non-finite loaded samples, naming `function`,
+/// the loaded row (`gradient_name` or `input_name`), row_index and t.
 template <class T, class LoadGradient, class LoadInput, class StoreInputGradient>
 inline T fft_conv_backward_row(const fft_filter<T>& filter, index_t channel, fft_conv_backward_slot<T>& slot,
                                LoadGradient&& load_gradient, LoadInput&& load_input,
-                               StoreInputGradient&& store_input_gradient, const char* function, index_t row_index) {
+                               StoreInputGradient&& store_input_gradient, const char* function,
+                               const char* gradient_name, const char* input_name, index_t row_index) {
   const real_fft<T>& fft = filter.fft();
   const index_t L = filter.length(), m = fft.spectrum_size();
   auto& row = slot.row;
@@ -111,13 +113,13 @@ inline T fft_conv_backward_row(const fft_filter<T>& filter, index_t channel, fft
   row.written = L;
 
   load_gradient(padded);
-  require_finite_row(static_cast<const T*>(padded), L, function, "the upstream gradient dy", row_index, "row");
+  require_finite_row(static_cast<const T*>(padded), L, function, gradient_name, row_index, "row");
   fft.forward(padded, slot.gradient_spectrum.data());
   T* upstream = row.output.data();  // dy, kept for the skip terms
   std::copy(padded, padded + L, upstream);
 
   load_input(padded);
-  require_finite_row(static_cast<const T*>(padded), L, function, "the forward input u", row_index, "row");
+  require_finite_row(static_cast<const T*>(padded), L, function, input_name, row_index, "row");
   T skip_gradient = T(0);
   for (index_t t = 0; t < L; ++t) skip_gradient += upstream[t] * padded[t];
   fft.forward(padded, row.spectrum.data());
@@ -212,7 +214,7 @@ void causal_conv_backward(const fft_filter<T>& filter, index_t batch, span_arg<c
             [&](const T* corr, const T* g) {
               for (index_t t = 0; t < L; ++t) dur[t] = corr[t] + d * g[t];
             },
-            function, row);
+            function, "the upstream gradient dy", "the forward input u", row);
       }
       if (!dk.empty()) detail::finish_filter_gradient(filter, slot, dk.data() + c * L);
       if (!dskip.empty()) dskip[c] += skip_gradient;

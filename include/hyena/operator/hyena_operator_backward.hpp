@@ -18,11 +18,14 @@
 // Two memory modes, the same gradients:
 //  - recompute: only the block's input u is kept from the forward; each
 //    batch element's forward is run again inside the backward (as safari's
-//    fused kernel does): one element's streams of memory, about 3x the
-//    forward's time (12 D^2 L multiply-adds of projections against 4);
+//    fused kernel does): one element's streams of memory, and for order 2
+//    11 D^2 L multiply-adds of projections against the forward's 4;
 //  - store: forward_for_backward keeps the activations the backward needs,
 //    (2(N+1) + N-1) D L values per batch element, and the backward skips
-//    the forward: about 2x the forward's time.
+//    the forward: 8 D^2 L (dy, dW_out, du, dW_in).
+// Per channel row the long convolutions take four real FFTs (dy's and the
+// gated input's forward transforms, the input gradient's and the filter
+// gradient's inverse) against the forward's two.
 // Parameter gradients are added to, the input gradient written
 // (fft_conv_backward.hpp's convention).
 #pragma once
@@ -99,7 +102,7 @@ class hyena_activations {
 
 /// Reusable buffers for the backward (either mode) and forward_for_backward,
 /// one per concurrent call. Grows to the largest call it has served: in
-/// recompute mode (3 S + (N-1) D) L values for one element's forward, in
+/// recompute mode (2 S + (N-1) D) L values for one element's forward, in
 /// both modes 2 S L + D L for the gradients of the streams, the projection
 /// and v, F L for the filter bank's gradient, the implicit filter's
 /// activations, and FFT rows per thread (S = (N+1) D, F = (N-1) D).
@@ -259,6 +262,14 @@ struct hyena_backward_pass {
     });
   }
 
+  // What a non-finite row inside the pass is called (float overflow can make
+  // one from finite u and dout): rows are b*D + d.
+  static constexpr const char* step_gradient_names[4] = {
+      "the gradient of step 0's output", "the gradient of step 1's output", "the gradient of step 2's output",
+      "the gradient of a step's output"};
+  static constexpr const char* step_input_names[4] = {"step 0's gated input", "step 1's gated input",
+                                                      "step 2's gated input", "a step's gated input"};
+
   // Element b's gradients from its forward (p, s, mixed): du_b written,
   // the weights' added to grads; the filters' collected in the workspace.
   void backward(span<const T> u_b, const T* dout_b_data, const T* p, const T* s, const T* mixed, T* du_b_data,
@@ -323,7 +334,8 @@ struct hyena_backward_pass {
                   dxd[t] = dg * vd[t];
                 }
               },
-              function, b * D + d);
+              function, step_gradient_names[std::min<index_t>(o, 3)], step_input_names[std::min<index_t>(o, 3)],
+              b * D + d);
           finish_filter_gradient(k, slot, ws.bank_gradient_.data() + c * L);
         }
       });
@@ -340,19 +352,20 @@ struct hyena_backward_pass {
                                     span<T>(grads.short_filter_bias.data() + c0, rows));
     });
 
-    // The input projection: du_b = W_in^T dp, dW_in += dp u^T, db_in += sum_t dp.
+    // The input projection: dW_in += dp u^T, db_in += sum_t dp, du_b = W_in^T dp.
     const Eigen::Map<const row_matrix> w_in(w.in_proj_weight.data(), Index(S), Index(D));
     const Eigen::Map<const matrix> dpm(dp, Index(L), Index(S));         // dp(t, c)
     const Eigen::Map<const matrix> u_m(u_b.data(), Index(D), Index(L));  // column t: u[t]
-    Eigen::Map<matrix> du_b(du_b_data, Index(D), Index(L));              // column t: du[t]
-    exec.for_each_block(L, 256, [&](index_t t0, index_t count) {
-      du_b.middleCols(Index(t0), Index(count)).noalias() =
-          w_in.transpose() * dpm.middleRows(Index(t0), Index(count)).transpose();
-    });
+    // dW_in first: it reads u, which du then may overwrite.
     Eigen::Map<row_matrix> dw_in(grads.in_proj_weight.data(), Index(S), Index(D));
     exec.for_each_block(S, 128, [&](index_t c0, index_t count) {
       dw_in.middleRows(Index(c0), Index(count)).noalias() +=
           dpm.middleCols(Index(c0), Index(count)).transpose() * u_m.transpose();
+    });
+    Eigen::Map<matrix> du_b(du_b_data, Index(D), Index(L));              // column t: du[t]
+    exec.for_each_block(L, 256, [&](index_t t0, index_t count) {
+      du_b.middleCols(Index(t0), Index(count)).noalias() =
+          w_in.transpose() * dpm.middleRows(Index(t0), Index(count)).transpose();
     });
     Eigen::Map<vector>(grads.in_proj_bias.data(), Index(S)) += dpm.colwise().sum().transpose();
   }
@@ -403,8 +416,8 @@ void forward_for_backward(const hyena_operator<T>& op, index_t batch, index_t le
 
 /// The gradients of out = op(u) (forward's u, out: [batch][length][d_model])
 /// for the upstream gradient dout of out's shape, recompute mode (see the
-/// top of this header): du (written, same shape; must not overlap u or
-/// dout) and every weight's gradient, added to `grads` (shaped by
+/// top of this header): du (written, same shape; may be u itself, must not
+/// overlap dout) and every weight's gradient, added to `grads` (shaped by
 /// zero_gradients(op.weights())): the projections, the short convolution,
 /// the implicit filter (MLP, phi, decay rates, z) and its bias (the skips D).
 /// Split over op.execution()'s threads in fixed blocks, so results are
@@ -414,7 +427,10 @@ void forward_for_backward(const hyena_operator<T>& op, index_t batch, index_t le
 /// the wrong size, gradients shaped for another operator, or a non-finite
 /// value in u or dout (naming its [b][t][d]): a NaN there means the forward
 /// or the loss already failed, and the FFTs would spread it over the rows.
-/// Nothing is added to grads when it throws.
+/// Arguments are checked before anything is added to grads. A non-finite
+/// value arising inside the pass (float overflow) also throws, naming the
+/// step and row; grads may then hold part of the call's sum: zero them
+/// before trying again.
 template <class T>
 void hyena_backward(const hyena_operator<T>& op, index_t batch, index_t length, span_arg<const T> u,
                     span_arg<const T> dout, span_arg<T> du, hyena_weights<T>& grads, hyena_backward_workspace<T>& ws) {
@@ -452,7 +468,14 @@ void hyena_backward(const hyena_operator<T>& op, const hyena_activations<T>& sav
     detail::throw_invalid("hyena::hyena_backward: the activations are of batch ", batch, " and length ", L,
                           " (", batch * L * D, " values), u has ", u.size(), " and dout ", dout.size());
   pass.require_module_span(du.size(), "du");
+  // An operator destroyed and another made at its address would pass the
+  // owner check: the buffers must also be of this operator's widths.
+  if (saved.projected_.size() != batch * S * L || saved.streams_.size() != batch * S * L ||
+      saved.mixed_.size() != batch * steps * D * L)
+    detail::throw_invalid("hyena::hyena_backward: the activations do not have this operator's widths "
+                          "(made by another operator)");
   detail::require_gradient_shapes(op.weights(), grads, "hyena_backward");
+  detail::require_finite_module_tensor<T>(u, L, D, "hyena_backward", "u");
   detail::require_finite_module_tensor<T>(dout, L, D, "hyena_backward", "dout");
   pass.prepare(false, true);
   for (index_t b = 0; b < batch; ++b)
