@@ -3,17 +3,26 @@
 //   hyena-forward --weights params.safetensors --input in.safetensors [--input-name input]
 //                 --output out.safetensors [--layout blocked|interleaved] [--shift X]
 //                 [--no-modulate] [--double] [--prefix P] [--threads N] [--stream [--prefill P]]
+//                 [--grad-output NAME]
 //
 // The input is [B, L, D] (any float dtype); the output, written under the name
 // "output", is [B, L, D] in float32 (float64 with --double). --stream runs the
 // operator through its decoder: the first P positions (default 0) by prefill,
-// then one position at a time; the output is the same tensor to rounding. Any problem is
+// then one position at a time; the output is the same tensor to rounding.
+// --grad-output NAME reads an upstream gradient dLoss/d output of the
+// output's shape from the input file and also writes the gradients, in
+// PyTorch's names: "grad_input", and "grad.<key>" for every state_dict key
+// the training code may train (the tied sine frequency under each of its
+// keys, each with the shared parameter's whole gradient, as PyTorch reports
+// it; z and the decay rates too; not the buffer t). Any problem is
 // reported as one line on stderr; exit status 1 for bad input, 2 for bad usage
 // (cli.hpp).
 #include <hyena/io/operator_weights.hpp>
 #include <hyena/io/safetensors_reader.hpp>
 #include <hyena/io/safetensors_writer.hpp>
 #include <hyena/operator/hyena_operator.hpp>
+#include <hyena/operator/hyena_operator_backward.hpp>
+#include <hyena/operator/state_dict.hpp>
 
 #include <stdexcept>
 #include <string>
@@ -29,8 +38,11 @@ const hyena::cli::tool tool{
     "usage: hyena-forward --weights params.safetensors --input in.safetensors [--input-name input]\n"
     "                     --output out.safetensors [--layout blocked|interleaved] [--shift X]\n"
     "                     [--no-modulate] [--double] [--prefix P] [--threads N] [--stream [--prefill P]]\n"
-    "  --stream     decode one position at a time (after --prefill P positions at once, default 0)\n",
-    {"--weights", "--input", "--input-name", "--output", "--layout", "--shift", "--prefix", "--threads", "--prefill"},
+    "                     [--grad-output NAME]\n"
+    "  --stream       decode one position at a time (after --prefill P positions at once, default 0)\n"
+    "  --grad-output  also write grad_input and grad.<key> for the upstream gradient NAME in the input file\n",
+    {"--weights", "--input", "--input-name", "--output", "--layout", "--shift", "--prefix", "--threads", "--prefill",
+     "--grad-output"},
     {"--no-modulate", "--stream"}};
 
 // The operator's output through its decoder: `prefill` positions at once,
@@ -55,6 +67,37 @@ std::vector<T> decode(const hyena::hyena_operator<T>& op, hyena::index_t batch, 
   return out;
 }
 
+// grad_input and grad.<key> for the upstream gradient `grad_name` (see the top).
+template <class T>
+void write_gradients(const hyena::hyena_operator<T>& op, const hyena::safetensors_file& inputs,
+                     const std::string& grad_name, const std::vector<T>& u, hyena::index_t batch,
+                     hyena::index_t length, hyena::safetensors_writer& writer) {
+  const hyena::index_t D = op.d_model();
+  const std::vector<hyena::index_t> shape{batch, length, D};
+  if (inputs.info(grad_name).shape != shape)
+    throw std::invalid_argument("upstream gradient \"" + grad_name + "\" has shape " +
+                                hyena::detail::format_shape(inputs.info(grad_name).shape) +
+                                ", expected the output's " + hyena::detail::format_shape(shape));
+  const auto dout = inputs.read<T>(grad_name);
+  std::vector<T> du(u.size());
+  auto grads = hyena::zero_gradients(op.weights());
+  hyena::hyena_backward<T>(op, batch, length, u, dout, du, grads);
+  writer.add("grad_input", shape, hyena::span<const T>(du.data(), du.size()));
+  const auto extents = hyena::hyena_extents::of(op.weights());
+  const auto R = op.weights().filter.inner_layers();
+  for (const auto& key : hyena::hyena_state_dict_keys(R)) {
+    if (key.parameter == hyena::hyena_parameter::positions_t) continue;  // a buffer
+    const std::vector<T>& g = hyena::hyena_parameter_of(grads, key);
+    const auto key_shape = hyena::resolve_shape(key.shape, extents);
+    if (key.parameter == hyena::hyena_parameter::frequency) {
+      for (const auto& slot : hyena::hyena_frequency_slots(R))
+        writer.add("grad." + slot, key_shape, hyena::span<const T>(g.data(), g.size()));
+    } else {
+      writer.add("grad." + key.name, key_shape, hyena::span<const T>(g.data(), g.size()));
+    }
+  }
+}
+
 template <class T>
 void run(const hyena::cli::args& args) {
   // Every option first, so usage errors come before any file is read.
@@ -69,6 +112,8 @@ void run(const hyena::cli::args& args) {
   const bool stream = args.has("--stream");
   if (args.has("--prefill") && !stream) throw hyena::cli::usage_error("--prefill needs --stream");
   const auto prefill = args.integer<hyena::index_t>("--prefill", 0);
+  const bool gradients = args.has("--grad-output");
+  if (gradients && stream) throw hyena::cli::usage_error("--grad-output does not combine with --stream");
   const std::string weights_path = args.get("--weights"), input_path = args.get("--input"),
                     output_path = args.get("--output"), name = args.get("--input-name", "input");
 
@@ -89,6 +134,7 @@ void run(const hyena::cli::args& args) {
 
   hyena::safetensors_writer writer;
   writer.add("output", {batch, length, op.d_model()}, hyena::span<const T>(out.data(), out.size()));
+  if (gradients) write_gradients(op, inputs, args.get("--grad-output"), inputs.read<T>(name), batch, length, writer);
   writer.save(output_path);
 }
 

@@ -9,5 +9,6 @@
 #include "filter.hpp"
 #include "operator.hpp"
 #include "model.hpp"
+#include "train.hpp"
 #include "io.hpp"
 #include "baselines.hpp"

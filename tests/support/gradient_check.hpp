@@ -51,6 +51,45 @@ std::vector<double> finite_difference_gradient(std::vector<double>& params, Loss
   return gradient;
 }
 
+/// The elements a sampled check looks at: all of them up to `count`, else
+/// `count` spread evenly over the tensor (first and last included).
+inline std::vector<std::size_t> sampled_indices(std::size_t size, std::size_t count) {
+  std::vector<std::size_t> out;
+  if (size <= count) {
+    for (std::size_t i = 0; i < size; ++i) out.push_back(i);
+    return out;
+  }
+  for (std::size_t k = 0; k < count; ++k) out.push_back(k * (size - 1) / (count - 1));
+  return out;
+}
+
+/// finite_difference_gradient at `indices` only (for models with thousands
+/// of weights: every tensor is still checked, at a spread of its elements).
+template <class Loss>
+std::vector<double> finite_difference_gradient_at(std::vector<double>& params, const std::vector<std::size_t>& indices,
+                                                  Loss&& loss, double step = finite_difference_step) {
+  std::vector<double> gradient;
+  for (const std::size_t i : indices) {
+    const double saved = params[i];
+    auto at = [&](double offset) {
+      params[i] = saved + offset;
+      return loss();
+    };
+    const double far_down = at(-2 * step), down = at(-step), up = at(step), far_up = at(2 * step);
+    params[i] = saved;
+    gradient.push_back((far_down - 8 * down + 8 * up - far_up) / (12 * step));
+  }
+  return gradient;
+}
+
+/// analytic[indices], for comparing with finite_difference_gradient_at.
+template <class A>
+std::vector<double> gather(const A& analytic, const std::vector<std::size_t>& indices) {
+  std::vector<double> out;
+  for (const std::size_t i : indices) out.push_back(double(analytic[i]));
+  return out;
+}
+
 /// sum_i r[i] * y[i] in long double: the scalar loss whose gradient
 /// with respect to y is r.
 template <class A, class B>

@@ -1,0 +1,96 @@
+// hyena/model/feed_forward_backward.hpp: gradients of the block MLP (feed_forward.hpp).
+//
+// With z = fc1(x) = W1 x + b1, h = gelu_tanh(z), out = W2 h + b2:
+//   dW2 += dout h^T,  db2 += sum dout,  dz = (W2^T dout) ⊙ gelu_tanh'(z),
+//   dW1 += dz x^T,    db1 += sum dz,    dx = W1^T dz.
+// Input gradients written, parameter gradients added to (conv/fft_conv_backward.hpp).
+#pragma once
+
+#include <Eigen/Core>
+
+#include <cmath>
+
+#include "../core/config.hpp"
+#include "../core/execution.hpp"
+#include "../core/span.hpp"
+#include "../detail/checks.hpp"
+#include "feed_forward.hpp"
+#include "gelu.hpp"
+
+namespace hyena {
+
+/// d/dx gelu_tanh(x) = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2),
+/// u = sqrt(2/pi) (x + 0.044715 x^3). 0 at -inf, 1 at +inf, NaN for NaN.
+template <class T>
+T gelu_tanh_derivative(T x) noexcept {
+  constexpr T sqrt_2_over_pi = static_cast<T>(0.79788456080286535587989211986876);
+  constexpr T cubic = static_cast<T>(0.044715);
+  if (std::isinf(x)) return x > 0 ? T(1) : T(0);
+  const T th = std::tanh(sqrt_2_over_pi * (x + cubic * (x * x * x)));
+  return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * sqrt_2_over_pi * (T(1) + T(3) * cubic * x * x);
+}
+
+/// Gradients of out = feed_forward(w, rows, x) given dout: dx written, the
+/// weights' added to `grads` (feed_forward_weights of the same sizes).
+/// x, dout, dx: [rows][d_model] (dx must not overlap x or dout); scratch:
+/// [rows][d_inner], overwritten. The pre-activations are recomputed. The
+/// GEMMs run in fixed blocks over `exec`'s threads: bit-identical for every
+/// thread count. Throws std::invalid_argument on mismatched sizes.
+template <class T>
+void feed_forward_backward(const feed_forward_weights<T>& w, index_t rows, span_arg<const T> x,
+                           span_arg<const T> dout, span_arg<T> dx, span_arg<T> scratch,
+                           feed_forward_weights<T>& grads, const execution_context& exec = {}) {
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
+  using vector = Eigen::Matrix<T, Eigen::Dynamic, 1>;
+  using Eigen::Index;
+  const char* function = "feed_forward_backward";
+  w.check_shapes();
+  grads.check_shapes();
+  const index_t D = w.d_model, H = w.d_inner;
+  if (grads.d_model != D || grads.d_inner != H)
+    detail::throw_invalid("hyena::", function, ": the gradients are of d_model ", grads.d_model, ", d_inner ",
+                          grads.d_inner, ", expected ", D, ", ", H);
+  const index_t n = detail::checked_mul(rows, D, "rows*d_model");
+  detail::require_size(x.size(), n, function, "x", "rows*d_model = ", rows, "*", D);
+  detail::require_size(dout.size(), n, function, "dout", "rows*d_model = ", rows, "*", D);
+  detail::require_size(dx.size(), n, function, "dx", "rows*d_model = ", rows, "*", D);
+  detail::require_size(scratch.size(), detail::checked_mul(rows, H, "rows*d_inner"), function, "scratch",
+                       "rows*d_inner = ", rows, "*", H);
+  const Eigen::Map<const row_matrix> w1(w.fc1_weight.data(), Index(H), Index(D));
+  const Eigen::Map<const vector> b1(w.fc1_bias.data(), Index(H));
+  const Eigen::Map<const row_matrix> w2(w.fc2_weight.data(), Index(D), Index(H));
+  // Row-major [rows][width] data as column-major width x rows: column r is row r.
+  const Eigen::Map<const matrix> xm(x.data(), Index(D), Index(rows)), gm(dout.data(), Index(D), Index(rows));
+  Eigen::Map<matrix> dz(scratch.data(), Index(H), Index(rows));
+  // dz = (W2^T dout) ⊙ gelu'(W1 x + b1), by fixed blocks of rows.
+  exec.for_each_block(rows, 256, [&](index_t r0, index_t count) {
+    const Index first(r0), cols(count);
+    matrix z = w1 * xm.middleCols(first, cols);
+    z.colwise() += b1;
+    dz.middleCols(first, cols).noalias() = w2.transpose() * gm.middleCols(first, cols);
+    for (Index c = 0; c < cols; ++c)
+      for (Index h = 0; h < Index(H); ++h) dz(h, first + c) *= gelu_tanh_derivative(z(h, c));
+  });
+  // dW2 += dout h^T needs h = gelu(z) again: recomputed per block of fc2's
+  // output rows would repeat fc1; one pass over rows keeps it simple.
+  matrix h = w1 * xm;
+  h.colwise() += b1;
+  for (Index i = 0; i < h.size(); ++i) h.data()[i] = gelu_tanh(h.data()[i]);
+  Eigen::Map<row_matrix> dw2(grads.fc2_weight.data(), Index(D), Index(H));
+  exec.for_each_block(D, 64, [&](index_t e0, index_t count) {
+    dw2.middleRows(Index(e0), Index(count)).noalias() += gm.middleRows(Index(e0), Index(count)) * h.transpose();
+  });
+  Eigen::Map<vector>(grads.fc2_bias.data(), Index(D)) += gm.rowwise().sum();
+  Eigen::Map<row_matrix> dw1(grads.fc1_weight.data(), Index(H), Index(D));
+  exec.for_each_block(H, 64, [&](index_t h0, index_t count) {
+    dw1.middleRows(Index(h0), Index(count)).noalias() += dz.middleRows(Index(h0), Index(count)) * xm.transpose();
+  });
+  Eigen::Map<vector>(grads.fc1_bias.data(), Index(H)) += dz.rowwise().sum();
+  Eigen::Map<matrix> dxm(dx.data(), Index(D), Index(rows));
+  exec.for_each_block(rows, 256, [&](index_t r0, index_t count) {
+    dxm.middleCols(Index(r0), Index(count)).noalias() = w1.transpose() * dz.middleCols(Index(r0), Index(count));
+  });
+}
+
+}  // namespace hyena

@@ -1,0 +1,67 @@
+// hyena/model/layer_norm_backward.hpp: gradients of LayerNorm (layer_norm.hpp).
+//
+// With x̂ = (x - mean) / sqrt(var + eps), y = x̂ ⊙ weight + bias, per row of width n:
+//   dweight += sum_rows dy ⊙ x̂,   dbias += sum_rows dy,
+//   dx = (g - mean(g) - x̂ mean(g ⊙ x̂)) / sqrt(var + eps),   g = dy ⊙ weight.
+// Input gradients written, parameter gradients added to (conv/fft_conv_backward.hpp).
+#pragma once
+
+#include <cmath>
+#include <vector>
+
+#include "../core/config.hpp"
+#include "../core/span.hpp"
+#include "../detail/checks.hpp"
+#include "layer_norm.hpp"
+
+namespace hyena {
+
+/// The gradients above for `rows` rows: x (the forward's input), dy, dx
+/// [rows][width] (dx may be dy itself; it must not overlap x); weight
+/// [width]; dweight, dbias [width], added to (empty when not wanted).
+/// Statistics as the forward takes them, in double. O(rows * width), serial
+/// and in row order, so the sums do not depend on any thread count.
+/// Throws std::invalid_argument on width 0, mismatched spans, or a bad eps.
+template <class T>
+void layer_norm_backward(index_t rows, index_t width, span_arg<const T> x, span_arg<const T> weight, double eps,
+                         span_arg<const T> dy, span_arg<T> dx, span_arg<T> dweight, span_arg<T> dbias) {
+  const char* function = "layer_norm_backward";
+  detail::require_positive(width, function, "width");
+  check_layer_norm_epsilon(eps, function);
+  const index_t n = detail::checked_mul(rows, width, "rows*width");
+  detail::require_size(x.size(), n, function, "x", "rows*width = ", rows, "*", width);
+  detail::require_size(dy.size(), n, function, "dy", "rows*width = ", rows, "*", width);
+  detail::require_size(dx.size(), n, function, "dx", "rows*width = ", rows, "*", width);
+  detail::require_size(weight.size(), width, function, "weight", "width = ", width);
+  if (!dweight.empty()) detail::require_size(dweight.size(), width, function, "dweight", "width = ", width);
+  if (!dbias.empty()) detail::require_size(dbias.size(), width, function, "dbias", "width = ", width);
+  std::vector<double> normalized(width);
+  for (index_t r = 0; r < rows; ++r) {
+    const T* xr = x.data() + r * width;
+    const T* g = dy.data() + r * width;
+    T* out = dx.data() + r * width;
+    double sum = 0;
+    for (index_t i = 0; i < width; ++i) sum += double(xr[i]);
+    const double mean = sum / double(width);
+    double squares = 0;
+    for (index_t i = 0; i < width; ++i) squares += (double(xr[i]) - mean) * (double(xr[i]) - mean);
+    const double inv_std = 1.0 / std::sqrt(squares / double(width) + eps);
+    double mean_g = 0, mean_gx = 0;
+    for (index_t i = 0; i < width; ++i) {
+      normalized[i] = (double(xr[i]) - mean) * inv_std;
+      const double gi = double(g[i]) * double(weight[i]);
+      mean_g += gi;
+      mean_gx += gi * normalized[i];
+    }
+    mean_g /= double(width);
+    mean_gx /= double(width);
+    for (index_t i = 0; i < width; ++i) {
+      if (!dweight.empty()) dweight[i] += static_cast<T>(double(g[i]) * normalized[i]);
+      if (!dbias.empty()) dbias[i] += g[i];
+      const double gi = double(g[i]) * double(weight[i]);
+      out[i] = static_cast<T>((gi - mean_g - normalized[i] * mean_gx) * inv_std);
+    }
+  }
+}
+
+}  // namespace hyena
