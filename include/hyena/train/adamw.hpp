@@ -152,9 +152,39 @@ class adamw {
     }
   }
 
+  /// The parameters' names as the first step listed them (empty before it).
+  const std::vector<std::string>& names() const noexcept { return names_; }
   /// The moments of parameter i (as the step that made them listed it), for checkpoints.
   const std::vector<T>& first_moment(index_t i) const { return first_.at(i); }
   const std::vector<T>& second_moment(index_t i) const { return second_.at(i); }
+
+  /// Resumes from a checkpoint: the optimizer continues as if it had taken
+  /// `steps` steps over parameters of these names with these moments (steps
+  /// 0: no moments, the next step starts afresh). Throws
+  /// std::invalid_argument, changing nothing, for lists of different
+  /// lengths, moments of different sizes, a non-finite moment or a negative
+  /// second moment.
+  void restore(index_t steps, std::vector<std::string> names, std::vector<std::vector<T>> first,
+               std::vector<std::vector<T>> second) {
+    if (steps == 0 && !names.empty())
+      detail::throw_invalid("hyena::adamw::restore: moments for ", names.size(), " parameters at step 0");
+    if (first.size() != names.size() || second.size() != names.size())
+      detail::throw_invalid("hyena::adamw::restore: ", names.size(), " names, ", first.size(), " first and ",
+                            second.size(), " second moments");
+    for (index_t i = 0; i < names.size(); ++i) {
+      if (first[i].size() != second[i].size())
+        detail::throw_invalid("hyena::adamw::restore: ", names[i], " has ", first[i].size(), " first and ",
+                              second[i].size(), " second moments");
+      for (index_t j = 0; j < first[i].size(); ++j)
+        if (!std::isfinite(first[i][j]) || !std::isfinite(second[i][j]) || second[i][j] < 0)
+          detail::throw_invalid("hyena::adamw::restore: the moments of ", names[i], "[", j, "] = ", first[i][j],
+                                ", ", second[i][j], " are not finite (or the second is negative)");
+    }
+    steps_ = steps;
+    names_ = std::move(names);
+    first_ = std::move(first);
+    second_ = std::move(second);
+  }
 
  private:
   adamw_options options_;
