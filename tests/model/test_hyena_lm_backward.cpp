@@ -184,6 +184,38 @@ TEST(HyenaLmBackward, ThreadCountsGiveIdenticalBits) {
   EXPECT_EQ(two.final_norm.bias, one.final_norm.bias);
 }
 
+// The one-forward loss path with chosen targets (some positions without
+// one, as the recall example trains) against its two-step definition: the
+// logits' cross-entropy gradient, then hyena_lm_backward. Same bits: the
+// same operations in the same order.
+TEST(HyenaLmBackward, LossWithTargetsIsCrossEntropyThenBackward) {
+  const index_t D = 8, H = 16, V = 9, B = 2, L = 11;
+  const hyena::hyena_lm<double> model(hyena::test::random_lm_weights<double>(2, D, H, V, 16, 81));
+  const auto ids = hyena::test::random_ids(B * L, V, 82);
+  std::vector<std::int64_t> targets = hyena::test::random_ids(B * L, V, 83);
+  for (index_t i = 0; i < targets.size(); i += 3) targets[i] = -1;
+  auto fused = hyena::zero_gradients(model), two_step = hyena::zero_gradients(model);
+  const double loss = hyena::hyena_lm_loss_and_gradients<double>(model, B, L, ids, targets, fused);
+  const auto out = model.forward(B, L, ids);
+  std::vector<double> dlogits(out.logits.size());
+  EXPECT_EQ(loss, hyena::softmax_cross_entropy<double>(B * L, V, out.logits, targets, dlogits));
+  hyena::hyena_lm_backward<double>(model, B, L, ids, dlogits, two_step);
+  EXPECT_EQ(fused.word_embeddings, two_step.word_embeddings);
+  EXPECT_EQ(fused.layers[0].mixer.in_proj_weight, two_step.layers[0].mixer.in_proj_weight);
+  EXPECT_EQ(fused.layers[1].mixer.filter.first_weight, two_step.layers[1].mixer.filter.first_weight);
+  EXPECT_EQ(fused.layers[1].mlp.fc2_weight, two_step.layers[1].mlp.fc2_weight);
+  EXPECT_EQ(fused.final_norm.weight, two_step.final_norm.weight);
+  // Bad targets or gradients are refused before anything is added.
+  auto untouched = hyena::zero_gradients(model);
+  targets[5] = std::int64_t(V);
+  expect_invalid([&] { hyena::hyena_lm_loss_and_gradients<double>(model, B, L, ids, targets, untouched); },
+                 {"target 9 of row 5 is not below classes 9"});
+  targets.pop_back();
+  expect_invalid([&] { hyena::hyena_lm_loss_and_gradients<double>(model, B, L, ids, targets, untouched); },
+                 {"targets"});
+  EXPECT_EQ(untouched.word_embeddings, std::vector<double>(V * D, 0.0));
+}
+
 TEST(HyenaLmBackward, RejectsBadInput) {
   const index_t D = 4, V = 7, B = 1, L = 3;
   const hyena::hyena_lm<double> model(hyena::test::random_lm_weights<double>(1, D, 8, V, 8, 61));

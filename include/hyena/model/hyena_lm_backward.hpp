@@ -56,25 +56,12 @@ hyena_lm_weights<T> zero_gradients(const hyena_lm<T>& model) {
   return g;
 }
 
-/// Adds to `grads` (zero_gradients(model)) the gradients of every weight
-/// for the upstream gradient dlogits [batch][length][V'] of the logits of
-/// ids [batch][length]. O(forward + backward of every block); the blocks'
-/// work is split over model.execution()'s threads in fixed blocks, so the
-/// gradients are bit-identical for every thread count. Memory: the forward's
-/// trace, about (5 n_layer + 2) B L D + n_layer B L d_inner values.
-/// Throws std::invalid_argument as forward() does, for dlogits of the wrong
-/// size or not finite, and for gradients shaped for another model.
+namespace detail {
+
+/// Throws std::invalid_argument unless `grads` is shaped like `model` (zero_gradients(model)).
 template <class T>
-void hyena_lm_backward(const hyena_lm<T>& model, index_t batch, index_t length, span<const std::int64_t> ids,
-                       span_arg<const T> dlogits, hyena_lm_weights<T>& grads) {
-  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  using Eigen::Index;
-  const char* function = "hyena_lm_backward";
+void require_lm_gradient_shapes(const hyena_lm<T>& model, const hyena_lm_weights<T>& grads, const char* function) {
   const index_t D = model.d_model(), V = model.padded_vocab_size(), n_layer = model.n_layer();
-  const index_t rows = detail::checked_mul(batch, length, "batch*length");
-  detail::require_size(dlogits.size(), detail::checked_mul(rows, V, "rows*V'"), function, "dlogits",
-                       "batch*length*V' = ", batch, "*", length, "*", V);
-  detail::require_finite(dlogits, function, "dlogits");
   if (grads.d_model != D || grads.padded_vocab_size != V || grads.layers.size() != n_layer ||
       grads.word_embeddings.size() != V * D || grads.final_norm.weight.size() != D ||
       grads.final_norm.bias.size() != D)
@@ -88,12 +75,18 @@ void hyena_lm_backward(const hyena_lm<T>& model, index_t batch, index_t length, 
     detail::require_gradient_shapes(model.mixer(i).weights(), l.mixer, function);
     l.mlp.check_shapes();
   }
+}
 
-  // The forward, keeping every block's inputs.
-  hyena_lm_trace<T> trace;
-  hyena_lm_workspace<T> ws;
-  std::vector<T> hidden(rows * D);
-  model.forward(batch, length, ids, hidden, span<T>(), ws, &trace);
+/// The backward proper, from the forward's trace and final hidden states
+/// (hidden [B][L][D]); dlogits and grads already checked.
+template <class T>
+void hyena_lm_backward_from_trace(const hyena_lm<T>& model, index_t batch, index_t length,
+                                  span<const std::int64_t> ids, span<const T> dlogits, span<const T> hidden,
+                                  const hyena_lm_trace<T>& trace, hyena_lm_weights<T>& grads) {
+  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
+  using Eigen::Index;
+  const index_t D = model.d_model(), V = model.padded_vocab_size(), n_layer = model.n_layer();
+  const index_t rows = batch * length;
   const execution_context& exec = model.execution();
   const double eps = model.options().layer_norm_epsilon;
 
@@ -139,18 +132,63 @@ void hyena_lm_backward(const hyena_lm<T>& model, index_t batch, index_t length, 
   }
 }
 
-/// The next-token loss of ids (softmax_cross_entropy of the logits against
-/// next_token_targets) and its gradients added to `grads`: one forward for
-/// the logits, one hyena_lm_backward. Returns the loss.
+
+}  // namespace detail
+
+/// Adds to `grads` (zero_gradients(model)) the gradients of every weight
+/// for the upstream gradient dlogits [batch][length][V'] of the logits of
+/// ids [batch][length]. O(forward + backward of every block); the blocks'
+/// work is split over model.execution()'s threads in fixed blocks, so the
+/// gradients are bit-identical for every thread count. Memory: the forward's
+/// trace, about (5 n_layer + 2) B L D + n_layer B L d_inner values.
+/// Throws std::invalid_argument as forward() does, for dlogits of the wrong
+/// size or not finite, and for gradients shaped for another model.
+template <class T>
+void hyena_lm_backward(const hyena_lm<T>& model, index_t batch, index_t length, span<const std::int64_t> ids,
+                       span_arg<const T> dlogits, hyena_lm_weights<T>& grads) {
+  const char* function = "hyena_lm_backward";
+  const index_t D = model.d_model(), V = model.padded_vocab_size();
+  const index_t rows = detail::checked_mul(batch, length, "batch*length");
+  detail::require_size(dlogits.size(), detail::checked_mul(rows, V, "rows*V'"), function, "dlogits",
+                       "batch*length*V' = ", batch, "*", length, "*", V);
+  detail::require_finite(dlogits, function, "dlogits");
+  detail::require_lm_gradient_shapes(model, grads, function);
+  // The forward, keeping every block's inputs.
+  hyena_lm_trace<T> trace;
+  hyena_lm_workspace<T> ws;
+  std::vector<T> hidden(rows * D);
+  model.forward(batch, length, ids, hidden, span<T>(), ws, &trace);
+  detail::hyena_lm_backward_from_trace<T>(model, batch, length, ids, dlogits, hidden, trace, grads);
+}
+
+/// The loss of ids against `targets` [batch][length] (softmax_cross_entropy
+/// of the logits; a negative target: no loss at that position) and its
+/// gradients added to `grads`: one forward (its logits give the loss, its
+/// trace the backward) and the backward. Returns the loss. Throws as
+/// hyena_lm_backward and softmax_cross_entropy do.
+template <class T>
+double hyena_lm_loss_and_gradients(const hyena_lm<T>& model, index_t batch, index_t length,
+                                   span<const std::int64_t> ids, span<const std::int64_t> targets,
+                                   hyena_lm_weights<T>& grads) {
+  const index_t rows = detail::checked_mul(batch, length, "batch*length");
+  detail::require_lm_gradient_shapes(model, grads, "hyena_lm_loss_and_gradients");
+  // One forward serves both: its logits give the loss, its trace the backward.
+  hyena_lm_trace<T> trace;
+  hyena_lm_workspace<T> ws;
+  std::vector<T> hidden(rows * model.d_model()),
+      logits(detail::checked_mul(rows, model.padded_vocab_size(), "rows*V'")), dlogits(logits.size());
+  model.forward(batch, length, ids, hidden, logits, ws, &trace);
+  const double loss = softmax_cross_entropy<T>(rows, model.padded_vocab_size(), logits, targets, dlogits);
+  detail::hyena_lm_backward_from_trace<T>(model, batch, length, ids, dlogits, hidden, trace, grads);
+  return loss;
+}
+
+/// As above for next-token prediction (targets = next_token_targets(ids)).
 template <class T>
 double hyena_lm_loss_and_gradients(const hyena_lm<T>& model, index_t batch, index_t length,
                                    span<const std::int64_t> ids, hyena_lm_weights<T>& grads) {
-  const auto out = model.forward(batch, length, ids);
   const auto targets = next_token_targets(batch, length, ids);
-  std::vector<T> dlogits(out.logits.size());
-  const double loss = softmax_cross_entropy<T>(batch * length, model.padded_vocab_size(), out.logits, targets, dlogits);
-  hyena_lm_backward<T>(model, batch, length, ids, dlogits, grads);
-  return loss;
+  return hyena_lm_loss_and_gradients<T>(model, batch, length, ids, targets, grads);
 }
 
 }  // namespace hyena
