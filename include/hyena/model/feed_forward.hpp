@@ -58,17 +58,12 @@ struct feed_forward_weights {
   }
 };
 
-/// out = fc2(gelu_tanh(fc1(x))) for `rows` independent rows.
-/// x, out: [rows][d_model]; hidden: [rows][d_inner], caller-owned scratch
-/// that holds the GELU activations afterwards. out must overlap neither x
-/// nor hidden. Time O(rows * d_model * d_inner), split over `exec`'s
-/// threads in fixed blocks of rows, so results
-/// are bit-identical for every thread count. No allocation beyond Eigen's
-/// GEMM packing buffers. Thread-safe for disjoint outputs.
-/// Throws std::invalid_argument on invalid weights or mismatched spans.
+namespace detail {
+
+/// feed_forward and feed_forward_hidden: out empty stops after the GELU.
 template <class T>
-void feed_forward(const feed_forward_weights<T>& w, index_t rows, span_arg<const T> x,
-                  span_arg<T> hidden, span_arg<T> out, const execution_context& exec = {}) {
+void feed_forward_impl(const feed_forward_weights<T>& w, index_t rows, span<const T> x, span<T> hidden,
+                       span<T> out, const execution_context& exec) {
   static_assert(detail::is_real_v<T>, "hyena::feed_forward<T> needs T = float or double");
   using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -77,7 +72,6 @@ void feed_forward(const feed_forward_weights<T>& w, index_t rows, span_arg<const
   const index_t D = w.d_model, H = w.d_inner;
   detail::require_size(x.size(), detail::checked_mul(rows, D, "rows*d_model"), "feed_forward", "x",
                        "rows*d_model = ", rows, "*", D);
-  detail::require_size(out.size(), rows * D, "feed_forward", "out", "rows*d_model = ", rows, "*", D);
   detail::require_size(hidden.size(), detail::checked_mul(rows, H, "rows*d_inner"), "feed_forward", "hidden",
                        "rows*d_inner = ", rows, "*", H);
   const Eigen::Map<const row_matrix> w1(w.fc1_weight.data(), Eigen::Index(H), Eigen::Index(D));
@@ -89,13 +83,42 @@ void feed_forward(const feed_forward_weights<T>& w, index_t rows, span_arg<const
   exec.for_each_block(rows, 256, [&](index_t r0, index_t n) {
     const Eigen::Map<const matrix> xb(x.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
     Eigen::Map<matrix> hb(hidden.data() + r0 * H, Eigen::Index(H), Eigen::Index(n));
-    Eigen::Map<matrix> ob(out.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
     hb.noalias() = w1 * xb;
     hb.colwise() += b1;
     gelu_tanh_inplace<T>(span<T>(hb.data(), H * n));
+    if (out.empty()) return;
+    Eigen::Map<matrix> ob(out.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
     ob.noalias() = w2 * hb;
     ob.colwise() += b2;
   });
+}
+
+}  // namespace detail
+
+/// hidden = gelu_tanh(fc1(x)) for `rows` rows: the MLP's activations alone.
+/// x: [rows][d_model]; hidden: [rows][d_inner]. Fixed blocks of rows over
+/// `exec`'s threads (bit-identical for every thread count). Throws
+/// std::invalid_argument on invalid weights or mismatched spans.
+template <class T>
+void feed_forward_hidden(const feed_forward_weights<T>& w, index_t rows, span_arg<const T> x, span_arg<T> hidden,
+                         const execution_context& exec = {}) {
+  detail::feed_forward_impl<T>(w, rows, x, hidden, span<T>(), exec);
+}
+
+/// out = fc2(gelu_tanh(fc1(x))) for `rows` independent rows.
+/// x, out: [rows][d_model]; hidden: [rows][d_inner], caller-owned scratch
+/// that holds the GELU activations afterwards. out must overlap neither x
+/// nor hidden. Time O(rows * d_model * d_inner), split over `exec`'s
+/// threads in fixed blocks of rows, so results
+/// are bit-identical for every thread count. No allocation beyond Eigen's
+/// GEMM packing buffers. Thread-safe for disjoint outputs.
+/// Throws std::invalid_argument on invalid weights or mismatched spans.
+template <class T>
+void feed_forward(const feed_forward_weights<T>& w, index_t rows, span_arg<const T> x,
+                  span_arg<T> hidden, span_arg<T> out, const execution_context& exec = {}) {
+  detail::require_size(out.size(), detail::checked_mul(rows, w.d_model, "rows*d_model"), "feed_forward", "out",
+                       "rows*d_model = ", rows, "*", w.d_model);
+  detail::feed_forward_impl<T>(w, rows, x, hidden, out, exec);
 }
 
 }  // namespace hyena

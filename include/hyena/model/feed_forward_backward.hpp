@@ -8,7 +8,7 @@
 
 #include <Eigen/Core>
 
-#include <cmath>
+#include <vector>
 
 #include "../core/config.hpp"
 #include "../core/execution.hpp"
@@ -19,26 +19,18 @@
 
 namespace hyena {
 
-/// d/dx gelu_tanh(x) = 0.5 (1 + tanh u) + 0.5 x (1 - tanh^2 u) sqrt(2/pi) (1 + 3 * 0.044715 x^2),
-/// u = sqrt(2/pi) (x + 0.044715 x^3). 0 at -inf, 1 at +inf, NaN for NaN.
-template <class T>
-T gelu_tanh_derivative(T x) noexcept {
-  constexpr T sqrt_2_over_pi = static_cast<T>(0.79788456080286535587989211986876);
-  constexpr T cubic = static_cast<T>(0.044715);
-  if (std::isinf(x)) return x > 0 ? T(1) : T(0);
-  const T th = std::tanh(sqrt_2_over_pi * (x + cubic * (x * x * x)));
-  return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * sqrt_2_over_pi * (T(1) + T(3) * cubic * x * x);
-}
-
 /// Gradients of out = feed_forward(w, rows, x) given dout: dx written, the
 /// weights' added to `grads` (feed_forward_weights of the same sizes).
-/// x, dout, dx: [rows][d_model] (dx must not overlap x or dout); scratch:
-/// [rows][d_inner], overwritten. The pre-activations are recomputed. The
-/// GEMMs run in fixed blocks over `exec`'s threads: bit-identical for every
-/// thread count. Throws std::invalid_argument on mismatched sizes.
+/// x, dout, dx: [rows][d_model] (dx must not overlap x or dout); act: the
+/// forward's activations gelu_tanh(fc1(x)) [rows][d_inner] (feed_forward's
+/// `hidden` after the call, an LM trace's mlp_act); scratch: [rows][d_inner],
+/// overwritten. The pre-activations fc1(x) are recomputed (one GEMM), block
+/// by block. The GEMMs run in fixed blocks over `exec`'s threads:
+/// bit-identical for every thread count. Throws std::invalid_argument on
+/// mismatched sizes.
 template <class T>
 void feed_forward_backward(const feed_forward_weights<T>& w, index_t rows, span_arg<const T> x,
-                           span_arg<const T> dout, span_arg<T> dx, span_arg<T> scratch,
+                           span_arg<const T> act, span_arg<const T> dout, span_arg<T> dx, span_arg<T> scratch,
                            feed_forward_weights<T>& grads, const execution_context& exec = {}) {
   using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
   using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
@@ -52,31 +44,30 @@ void feed_forward_backward(const feed_forward_weights<T>& w, index_t rows, span_
     detail::throw_invalid("hyena::", function, ": the gradients are of d_model ", grads.d_model, ", d_inner ",
                           grads.d_inner, ", expected ", D, ", ", H);
   const index_t n = detail::checked_mul(rows, D, "rows*d_model");
+  const index_t hidden = detail::checked_mul(rows, H, "rows*d_inner");
   detail::require_size(x.size(), n, function, "x", "rows*d_model = ", rows, "*", D);
+  detail::require_size(act.size(), hidden, function, "act", "rows*d_inner = ", rows, "*", H);
   detail::require_size(dout.size(), n, function, "dout", "rows*d_model = ", rows, "*", D);
   detail::require_size(dx.size(), n, function, "dx", "rows*d_model = ", rows, "*", D);
-  detail::require_size(scratch.size(), detail::checked_mul(rows, H, "rows*d_inner"), function, "scratch",
-                       "rows*d_inner = ", rows, "*", H);
+  detail::require_size(scratch.size(), hidden, function, "scratch", "rows*d_inner = ", rows, "*", H);
   const Eigen::Map<const row_matrix> w1(w.fc1_weight.data(), Index(H), Index(D));
   const Eigen::Map<const vector> b1(w.fc1_bias.data(), Index(H));
   const Eigen::Map<const row_matrix> w2(w.fc2_weight.data(), Index(D), Index(H));
   // Row-major [rows][width] data as column-major width x rows: column r is row r.
   const Eigen::Map<const matrix> xm(x.data(), Index(D), Index(rows)), gm(dout.data(), Index(D), Index(rows));
+  const Eigen::Map<const matrix> h(act.data(), Index(H), Index(rows));
   Eigen::Map<matrix> dz(scratch.data(), Index(H), Index(rows));
-  // dz = (W2^T dout) ⊙ gelu'(W1 x + b1), by fixed blocks of rows.
+  // dz = (W2^T dout) ⊙ gelu'(W1 x + b1), by fixed blocks of rows; z goes
+  // through dz's own block first, so nothing is allocated.
   exec.for_each_block(rows, 256, [&](index_t r0, index_t count) {
     const Index first(r0), cols(count);
-    matrix z = w1 * xm.middleCols(first, cols);
+    auto z = dz.middleCols(first, cols);
+    z.noalias() = w1 * xm.middleCols(first, cols);
     z.colwise() += b1;
-    dz.middleCols(first, cols).noalias() = w2.transpose() * gm.middleCols(first, cols);
-    for (Index c = 0; c < cols; ++c)
-      for (Index h = 0; h < Index(H); ++h) dz(h, first + c) *= gelu_tanh_derivative(z(h, c));
+    T* zp = scratch.data() + r0 * H;
+    for (index_t i = 0; i < count * H; ++i) zp[i] = gelu_tanh_derivative(zp[i]);
+    z.array() *= (w2.transpose() * gm.middleCols(first, cols)).array();
   });
-  // dW2 += dout h^T needs h = gelu(z) again: recomputed per block of fc2's
-  // output rows would repeat fc1; one pass over rows keeps it simple.
-  matrix h = w1 * xm;
-  h.colwise() += b1;
-  for (Index i = 0; i < h.size(); ++i) h.data()[i] = gelu_tanh(h.data()[i]);
   Eigen::Map<row_matrix> dw2(grads.fc2_weight.data(), Index(D), Index(H));
   exec.for_each_block(D, 64, [&](index_t e0, index_t count) {
     dw2.middleRows(Index(e0), Index(count)).noalias() += gm.middleRows(Index(e0), Index(count)) * h.transpose();
@@ -91,6 +82,20 @@ void feed_forward_backward(const feed_forward_weights<T>& w, index_t rows, span_
   exec.for_each_block(rows, 256, [&](index_t r0, index_t count) {
     dxm.middleCols(Index(r0), Index(count)).noalias() = w1.transpose() * dz.middleCols(Index(r0), Index(count));
   });
+}
+
+/// As above without the forward's activations: they are recomputed
+/// (fc1 and the GELU once more, into a temporary [rows][d_inner]).
+template <class T>
+void feed_forward_backward(const feed_forward_weights<T>& w, index_t rows, span_arg<const T> x,
+                           span_arg<const T> dout, span_arg<T> dx, span_arg<T> scratch,
+                           feed_forward_weights<T>& grads, const execution_context& exec = {}) {
+  w.check_shapes();
+  detail::require_size(x.size(), detail::checked_mul(rows, w.d_model, "rows*d_model"), "feed_forward_backward",
+                       "x", "rows*d_model = ", rows, "*", w.d_model);
+  std::vector<T> act(detail::checked_mul(rows, w.d_inner, "rows*d_inner"));
+  feed_forward_hidden<T>(w, rows, x, act, exec);
+  feed_forward_backward<T>(w, rows, x, act, dout, dx, scratch, grads, exec);
 }
 
 }  // namespace hyena

@@ -105,7 +105,7 @@ void hyena_lm_backward_from_trace(const hyena_lm<T>& model, index_t batch, index
   });
   const std::vector<T>& last = n_layer ? trace.layers.back().residual_out : trace.embeddings;
   layer_norm_backward<T>(rows, D, last, model.final_norm().weight, eps, dhidden, dr, grads.final_norm.weight,
-                         grads.final_norm.bias);
+                         grads.final_norm.bias, exec);
 
   std::vector<T> scratch;
   hyena_backward_workspace<T> mixer_ws;
@@ -114,15 +114,15 @@ void hyena_lm_backward_from_trace(const hyena_lm<T>& model, index_t batch, index
     auto& g = grads.layers[i];
     // The MLP branch: ds = dr + LN2'(MLP'(dr)).
     scratch.resize(rows * model.d_inner(i));
-    feed_forward_backward<T>(model.mlp(i), rows, t.mlp_in, dr, dnormed, scratch, g.mlp, exec);
+    feed_forward_backward<T>(model.mlp(i), rows, t.mlp_in, t.mlp_act, dr, dnormed, scratch, g.mlp, exec);
     layer_norm_backward<T>(rows, D, t.residual_mid, model.norm2(i).weight, eps, dnormed, dbranch, g.norm2.weight,
-                           g.norm2.bias);
+                           g.norm2.bias, exec);
     for (index_t k = 0; k < rows * D; ++k) dr[k] += dbranch[k];
     // The mixer branch: dr = ds + LN1'(Hyena'(ds)).
     hyena_backward<T>(model.mixer(i), batch, length, t.mixer_in, dr, dnormed, g.mixer, mixer_ws);
     const std::vector<T>& input = i == 0 ? trace.embeddings : trace.layers[i - 1].residual_out;
     layer_norm_backward<T>(rows, D, input, model.norm1(i).weight, eps, dnormed, dbranch, g.norm1.weight,
-                           g.norm1.bias);
+                           g.norm1.bias, exec);
     for (index_t k = 0; k < rows * D; ++k) dr[k] += dbranch[k];
   }
   // The embedding lookup, in row order.
