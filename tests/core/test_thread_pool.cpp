@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <atomic>
+#include <chrono>
 #include <stdexcept>
 #include <string>
 #include <thread>
@@ -59,6 +60,18 @@ TEST(ThreadPool, TheFirstExceptionReachesTheCallerAfterEveryTaskEnded) {
   std::atomic<int> again{0};
   pool.run(3, [&](unsigned) { again.fetch_add(1); });
   EXPECT_EQ(again.load(), 3);
+}
+
+// Jobs posted back to back (workers may still be leaving the last one) and
+// after the workers went to sleep on the condition variable all run.
+TEST(ThreadPool, JobsPostedBackToBackOrAfterASleepAllRun) {
+  hyena::thread_pool pool(3);
+  std::atomic<long> sum{0};
+  for (int rep = 0; rep < 50; ++rep) {
+    pool.run(4, [&](unsigned i) { sum.fetch_add(long(i) + 1); });  // back to back
+    if (rep % 10 == 9) std::this_thread::sleep_for(std::chrono::milliseconds(5));  // workers asleep
+  }
+  EXPECT_EQ(sum.load(), 50L * (1 + 2 + 3 + 4));
 }
 
 }  // namespace

@@ -17,6 +17,7 @@
 #include <limits>
 #include <random>
 #include <string>
+#include <tuple>
 #include <utility>
 #include <vector>
 
@@ -48,6 +49,35 @@ TEST(LmPiecesBackward, GeluDerivativeMatchesFiniteDifferences) {
   EXPECT_EQ(hyena::gelu_tanh_derivative(-std::numeric_limits<double>::infinity()), 0.0);
 }
 
+// float's derivative (sigmoid form with a vectorizable exp) against the
+// tanh form's derivative in long double. Error model: y = sqrt(2/pi)(x +
+// 0.044715 x^3) rounds with relative error ~2u, an absolute error of
+// ~2u|y| in e^(-2y), felt by the derivative through s(1 - s) ~ e^(-2|y|),
+// plus a few roundings of terms of size ~|x y'|: measured worst 1.7e-7
+// absolute over [-12, 12]; the bound 8u (4.8e-7) is 2.8x that.
+TEST(LmPiecesBackward, GeluDerivativeInFloatMatchesTheFormula) {
+  auto exact = [](long double x) {
+    const long double k = std::sqrt(2.0L / 3.14159265358979323846264338327950288L);
+    const long double th = std::tanh(k * (x + 0.044715L * x * x * x));
+    return 0.5L * (1 + th) + 0.5L * x * (1 - th * th) * k * (1 + 3 * 0.044715L * x * x);
+  };
+  const double u = hyena::test::unit_roundoff<float>();
+  double worst = 0;
+  for (int i = -12000; i <= 12000; ++i) {
+    const float x = static_cast<float>(i / 1000.0);
+    const double err = std::fabs(double(hyena::gelu_tanh_derivative(x)) - double(exact(x)));
+    worst = std::fmax(worst, err);
+    ASSERT_LE(err, 8 * u) << "x = " << x;
+  }
+  hyena::test::expect_error_within(worst, 8 * u, "gelu_tanh' in float vs formula (absolute)");
+  const float inf = std::numeric_limits<float>::infinity();
+  EXPECT_EQ(hyena::gelu_tanh_derivative(inf), 1.0f);
+  EXPECT_EQ(hyena::gelu_tanh_derivative(-inf), 0.0f);
+  EXPECT_EQ(hyena::gelu_tanh_derivative(1e30f), 1.0f);
+  EXPECT_EQ(hyena::gelu_tanh_derivative(-1e30f), 0.0f);
+  EXPECT_TRUE(std::isnan(hyena::gelu_tanh_derivative(std::numeric_limits<float>::quiet_NaN())));
+}
+
 TEST(LmPiecesBackward, LayerNormMatchesFiniteDifferences) {
   const index_t rows = 3, width = 5;
   auto x = random_vector<double>(rows * width, 1, 2.0), weight = random_vector<double>(width, 2);
@@ -64,6 +94,32 @@ TEST(LmPiecesBackward, LayerNormMatchesFiniteDifferences) {
   expect_gradient(dx, finite_difference_gradient(x, loss), "LayerNorm dx");
   expect_gradient(dw, finite_difference_gradient(weight, loss), "LayerNorm dweight");
   expect_gradient(db, finite_difference_gradient(bias, loss), "LayerNorm dbias");
+}
+
+// Over fixed blocks of 64 rows, each block summing dweight and dbias in
+// double and the blocks added in order: the same bits for any thread count,
+// and the same gradients (to double's rounding) as finite differences give
+// above on 3 rows. 200 rows: four blocks, the last short.
+TEST(LmPiecesBackward, LayerNormSameBitsForEveryThreadCount) {
+  const index_t rows = 200, width = 12;
+  const auto x = random_vector<float>(rows * width, 41, 2.0f), weight = random_vector<float>(width, 42);
+  const auto dy = random_vector<float>(rows * width, 43);
+  auto run = [&](unsigned threads) {
+    std::vector<float> dx(x.size()), dw(width, 0.5f), db(width, -0.25f);
+    hyena::layer_norm_backward<float>(rows, width, x, weight, 1e-5, dy, dx, dw, db,
+                                      hyena::execution_context(threads));
+    return std::make_tuple(dx, dw, db);
+  };
+  const auto one = run(1), two = run(2);
+  EXPECT_EQ(std::get<0>(one), std::get<0>(two));
+  EXPECT_EQ(std::get<1>(one), std::get<1>(two));
+  EXPECT_EQ(std::get<2>(one), std::get<2>(two));
+  // dbias is the column sum of dy, plus the -0.25 it started from.
+  for (index_t i = 0; i < width; ++i) {
+    double sum = -0.25;
+    for (index_t r = 0; r < rows; ++r) sum += double(dy[r * width + i]);
+    EXPECT_NEAR(std::get<2>(two)[i], sum, 4 * hyena::test::unit_roundoff<float>() * (1 + std::fabs(sum)));
+  }
 }
 
 TEST(LmPiecesBackward, FeedForwardMatchesFiniteDifferences) {
@@ -86,6 +142,33 @@ TEST(LmPiecesBackward, FeedForwardMatchesFiniteDifferences) {
   expect_gradient(g.fc1_bias, finite_difference_gradient(w.fc1_bias, loss), "MLP fc1_bias");
   expect_gradient(g.fc2_weight, finite_difference_gradient(w.fc2_weight, loss), "MLP fc2_weight");
   expect_gradient(g.fc2_bias, finite_difference_gradient(w.fc2_bias, loss), "MLP fc2_bias");
+}
+
+// Given the forward's activations (an LM trace's mlp_act), the backward skips
+// recomputing them; the gradients must be the same bits as without.
+TEST(LmPiecesBackward, FeedForwardWithTheForwardsActivationsIsTheSame) {
+  const index_t D = 8, H = 20, rows = 300;  // rows over one block of 256
+  hyena::feed_forward_weights<float> w{D, H, random_vector<float>(D * H, 21), random_vector<float>(H, 22),
+                                       random_vector<float>(D * H, 23), random_vector<float>(D, 24)};
+  const auto x = random_vector<float>(rows * D, 25, 3.0f), dout = random_vector<float>(rows * D, 26);
+  std::vector<float> act(rows * H), out(rows * D);
+  hyena::feed_forward<float>(w, rows, x, act, out);
+  auto zero = [&] {
+    return hyena::feed_forward_weights<float>{D, H, std::vector<float>(D * H), std::vector<float>(H),
+                                              std::vector<float>(D * H), std::vector<float>(D)};
+  };
+  auto g1 = zero(), g2 = zero();
+  std::vector<float> dx1(rows * D), dx2(rows * D), scratch(rows * H);
+  hyena::feed_forward_backward<float>(w, rows, x, dout, dx1, scratch, g1);
+  hyena::feed_forward_backward<float>(w, rows, x, act, dout, dx2, scratch, g2);
+  EXPECT_EQ(dx1, dx2);
+  EXPECT_EQ(g1.fc1_weight, g2.fc1_weight);
+  EXPECT_EQ(g1.fc1_bias, g2.fc1_bias);
+  EXPECT_EQ(g1.fc2_weight, g2.fc2_weight);
+  EXPECT_EQ(g1.fc2_bias, g2.fc2_bias);
+  EXPECT_NE(g1.fc2_weight, zero().fc2_weight);
+  expect_invalid([&] { hyena::feed_forward_backward<float>(w, rows, x, hyena::span<const float>(act.data(), act.size() - 1), dout, dx2, scratch, g2); },
+                 {"feed_forward_backward", "act", "rows*d_inner"});
 }
 
 TEST(LmPiecesBackward, CrossEntropyMatchesItsDefinition) {

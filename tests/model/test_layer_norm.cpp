@@ -51,6 +51,22 @@ TYPED_TEST(LayerNorm, MatchesNaiveIncludingOffsetRows) {
     }
 }
 
+// Rows are split over threads in fixed blocks of 64: any thread count gives
+// the same bits (300 rows: five blocks, the last one short).
+TYPED_TEST(LayerNorm, SameBitsForEveryThreadCount) {
+  using T = TypeParam;
+  const index_t rows = 300, width = 24;
+  const auto x = hyena::test::random_vector<T>(rows * width, 31, 2.0);
+  hyena::layer_norm_weights<T> w{hyena::test::random_vector<T>(width, 32), hyena::test::random_vector<T>(width, 33)};
+  std::vector<T> one(x.size()), two(x.size());
+  hyena::layer_norm<T>(rows, width, x, w.weight, w.bias, 1e-5, one, hyena::execution_context(1));
+  hyena::layer_norm<T>(rows, width, x, w.weight, w.bias, 1e-5, two, hyena::execution_context(2));
+  EXPECT_EQ(one, two);
+  const auto expected = hyena::test::naive_layer_norm(std::vector<double>(x.begin(), x.end()), width, w, 1e-5);
+  hyena::test::expect_error_within(hyena::test::relative_l2_error(two, expected), layer_norm_tolerance<T>(),
+                                   "layer_norm split over 2 threads");
+}
+
 TYPED_TEST(LayerNorm, EpsilonAndConstantRows) {
   using T = TypeParam;
   const std::vector<T> x = {T(1), T(2), T(3), T(4), T(5), T(5), T(5), T(5)};

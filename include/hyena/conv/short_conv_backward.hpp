@@ -15,13 +15,15 @@
 #include "../core/shape.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/lane_sum.hpp"
 
 namespace hyena {
 
 /// The gradients above. weight: [channels][kernel_size]; u, dy, du:
 /// [batch][channels][length]; dweight: [channels][kernel_size] and dbias:
 /// [channels] (empty when not wanted), added to. du must not overlap u or
-/// dy. O(B C L K), no allocation, exact sums in a fixed order.
+/// dy. O(B C L K), no allocation; the sums over time in a fixed order
+/// (detail/lane_sum.hpp: eight interleaved partial sums, vectorized).
 /// Throws std::invalid_argument on zero sizes or mismatched spans.
 template <class T>
 void short_causal_conv_backward(span_arg<const T> weight, index_t kernel_size, const signal_shape& shape,
@@ -53,17 +55,9 @@ void short_causal_conv_backward(span_arg<const T> weight, index_t kernel_size, c
       if (s >= L) continue;
       const T wj = w[j];
       for (index_t t = 0; t + s < L; ++t) dur[t] += wj * g[t + s];
-      if (!dweight.empty()) {
-        T sum = T(0);
-        for (index_t t = s; t < L; ++t) sum += g[t] * ur[t - s];
-        dweight[c * K + j] += sum;
-      }
+      if (!dweight.empty()) dweight[c * K + j] += detail::lane_dot(g + s, ur, L - s);
     }
-    if (!dbias.empty()) {
-      T sum = T(0);
-      for (index_t t = 0; t < L; ++t) sum += g[t];
-      dbias[c] += sum;
-    }
+    if (!dbias.empty()) dbias[c] += detail::lane_sum(g, L);
   }
 }
 

@@ -349,14 +349,14 @@ class hyena_lm : public uses_execution {
     const double eps = options_.layer_norm_epsilon;
     for (index_t li = 0; li < layers_.size(); ++li) {
       const block_state& blk = layers_[li];
-      layer_norm<T>(B, D, r, blk.norm1.weight, blk.norm1.bias, eps, normed);
+      layer_norm<T>(B, D, r, blk.norm1.weight, blk.norm1.bias, eps, normed, execution_);
       blk.mixer->step(state.layers_[li], normed, branch);
       for (index_t i = 0; i < B * D; ++i) r[i] += branch[i];
-      layer_norm<T>(B, D, r, blk.norm2.weight, blk.norm2.bias, eps, normed);
+      layer_norm<T>(B, D, r, blk.norm2.weight, blk.norm2.bias, eps, normed, execution_);
       feed_forward<T>(blk.mlp, B, normed, span<T>(state.act_.data(), B * blk.mlp.d_inner), branch, execution_);
       for (index_t i = 0; i < B * D; ++i) r[i] += branch[i];
     }
-    layer_norm<T>(B, D, r, final_norm_.weight, final_norm_.bias, eps, hidden_t);
+    layer_norm<T>(B, D, r, final_norm_.weight, final_norm_.bias, eps, hidden_t, execution_);
     if (!logits_t.empty()) lm_head(B, hidden_t, logits_t);
   }
 
@@ -412,13 +412,13 @@ class hyena_lm : public uses_execution {
     for (index_t li = 0; li < layers_.size(); ++li) {
       const block_state& b = layers_[li];
       const span<T> act(ws.hidden_.data(), rows * b.mlp.d_inner);
-      layer_norm<T>(rows, D, r, b.norm1.weight, b.norm1.bias, eps, normed);
+      layer_norm<T>(rows, D, r, b.norm1.weight, b.norm1.bias, eps, normed, execution_);
       if (trace != nullptr) trace->layers[li].mixer_in = copy(normed);
       mix(li, normed, branch);
       if (trace != nullptr) trace->layers[li].mixer_out = copy(branch);
       add(r, branch);
       if (trace != nullptr) trace->layers[li].residual_mid = copy(r);
-      layer_norm<T>(rows, D, r, b.norm2.weight, b.norm2.bias, eps, normed);
+      layer_norm<T>(rows, D, r, b.norm2.weight, b.norm2.bias, eps, normed, execution_);
       if (trace != nullptr) trace->layers[li].mlp_in = copy(normed);
       feed_forward<T>(b.mlp, rows, normed, act, branch, execution_);
       if (trace != nullptr) {
@@ -428,7 +428,7 @@ class hyena_lm : public uses_execution {
       add(r, branch);
       if (trace != nullptr) trace->layers[li].residual_out = copy(r);
     }
-    layer_norm<T>(rows, D, r, final_norm_.weight, final_norm_.bias, eps, hidden);
+    layer_norm<T>(rows, D, r, final_norm_.weight, final_norm_.bias, eps, hidden, execution_);
     if (!logits.empty()) lm_head(rows, hidden, logits);
   }
 

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "../core/config.hpp"
+#include "../core/execution.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
 #include "../core/span.hpp"
@@ -43,19 +44,57 @@ inline void check_layer_norm_epsilon(double eps, const char* function) {
     detail::throw_invalid("hyena::", function, ": layer_norm_epsilon must be finite and >= 0, got ", eps);
 }
 
+namespace detail {
+
+/// One row's LayerNorm statistics, in double: the mean as an unevaluated
+/// sum mean + lo, and 1 / sqrt(var + eps). A row with a large common offset
+/// loses |offset|/spread ulps in the first sum, and even the correctly
+/// rounded mean is off by half an ulp of the offset, which every x - mean
+/// would carry. x - mean is exact near the mean (Sterbenz), and the small
+/// remainder lo fixes the rest. centred(v) = (v - mean) - lo.
+struct layer_norm_row_stats {
+  double mean = 0, lo = 0, rstd = 0;
+
+  template <class T>
+  layer_norm_row_stats(const T* x, index_t width, double eps) {
+    double sum = 0;
+    for (index_t i = 0; i < width; ++i) sum += double(x[i]);
+    mean = sum / double(width);
+    double residue = 0;
+    for (index_t i = 0; i < width; ++i) residue += double(x[i]) - mean;
+    lo = residue / double(width);
+    double squares = 0;
+    for (index_t i = 0; i < width; ++i) {
+      const double c = centred(double(x[i]));
+      squares += c * c;
+    }
+    rstd = 1.0 / std::sqrt(squares / double(width) + eps);
+  }
+
+  double centred(double v) const noexcept { return (v - mean) - lo; }
+};
+
+/// Rows per block when LayerNorm is split over threads: enough work per
+/// block (64 rows of a few hundred values) to pay for a hand-off.
+inline constexpr index_t layer_norm_block_rows = 64;
+
+}  // namespace detail
+
 /// The LayerNorm above on `rows` rows of `width` values: x, y [rows][width]
 /// (row-major, each row contiguous); weight, bias [width]. y may be x itself
 /// (each row's statistics are taken before it is overwritten) but must not
 /// partially overlap it. Statistics are accumulated in double: the mean
 /// (with a correction term), then the centred sum of squares, so a row with a large
 /// common offset keeps its variance; a constant row gives y = bias when
-/// eps > 0. O(rows * width); no allocation. Thread-safe for disjoint outputs.
+/// eps > 0. O(rows * width); no allocation. Rows are shared out over `exec`'s
+/// threads in fixed blocks (each row's result is independent of the split).
+/// Thread-safe for disjoint outputs.
 /// Throws std::invalid_argument on width 0, mismatched spans, or eps
 /// negative or not finite.
 template <class T>
 void layer_norm(index_t rows, index_t width, span_arg<const T> x,
                 span_arg<const T> weight, span_arg<const T> bias, double eps,
-                span_arg<T> y) {
+                span_arg<T> y, const execution_context& exec = {}) {
   static_assert(detail::is_real_v<T>, "hyena::layer_norm<T> needs T = float or double");
   detail::require_positive(width, "layer_norm", "width");
   check_layer_norm_epsilon(eps, "layer_norm");
@@ -64,29 +103,15 @@ void layer_norm(index_t rows, index_t width, span_arg<const T> x,
   detail::require_size(y.size(), n, "layer_norm", "y", "rows*width = ", rows, "*", width);
   detail::require_size(weight.size(), width, "layer_norm", "weight", "width = ", width);
   detail::require_size(bias.size(), width, "layer_norm", "bias", "width = ", width);
-  for (index_t r = 0; r < rows; ++r) {
-    const T* xr = x.data() + r * width;
-    T* yr = y.data() + r * width;
-    double sum = 0;
-    for (index_t i = 0; i < width; ++i) sum += double(xr[i]);
-    // The mean as an unevaluated sum mean + lo: a double row with a large
-    // common offset loses |offset|/spread ulps in the first sum, and even the
-    // correctly rounded mean is off by half an ulp of the offset, which every
-    // x - mean would carry. x - mean is exact near the mean (Sterbenz), and
-    // the small remainder lo fixes the rest.
-    const double mean = sum / double(width);
-    double residue = 0;
-    for (index_t i = 0; i < width; ++i) residue += double(xr[i]) - mean;
-    const double lo = residue / double(width);
-    double squares = 0;
-    for (index_t i = 0; i < width; ++i) {
-      const double c = (double(xr[i]) - mean) - lo;
-      squares += c * c;
+  exec.for_each_block(rows, detail::layer_norm_block_rows, [&](index_t first, index_t count) {
+    for (index_t r = first; r < first + count; ++r) {
+      const T* xr = x.data() + r * width;
+      T* yr = y.data() + r * width;
+      const detail::layer_norm_row_stats stats(xr, width, eps);
+      for (index_t i = 0; i < width; ++i)
+        yr[i] = static_cast<T>(stats.centred(double(xr[i])) * stats.rstd * double(weight[i]) + double(bias[i]));
     }
-    const double rstd = 1.0 / std::sqrt(squares / double(width) + eps);
-    for (index_t i = 0; i < width; ++i)
-      yr[i] = static_cast<T>(((double(xr[i]) - mean) - lo) * rstd * double(weight[i]) + double(bias[i]));
-  }
+  });
 }
 
 }  // namespace hyena

@@ -19,12 +19,15 @@ namespace hyena {
 /// The gradients above for `rows` rows: x (the forward's input), dy, dx
 /// [rows][width] (dx may be dy itself; it must not overlap x); weight
 /// [width]; dweight, dbias [width], added to (empty when not wanted).
-/// Statistics as the forward takes them, in double. O(rows * width), serial
-/// and in row order, so the sums do not depend on any thread count.
+/// Statistics as the forward takes them (compensated mean), in double.
+/// O(rows * width), rows in fixed blocks over `exec`'s threads; the sums over
+/// rows are taken per block in double and added in block order, so they do
+/// not depend on the thread count.
 /// Throws std::invalid_argument on width 0, mismatched spans, or a bad eps.
 template <class T>
 void layer_norm_backward(index_t rows, index_t width, span_arg<const T> x, span_arg<const T> weight, double eps,
-                         span_arg<const T> dy, span_arg<T> dx, span_arg<T> dweight, span_arg<T> dbias) {
+                         span_arg<const T> dy, span_arg<T> dx, span_arg<T> dweight, span_arg<T> dbias,
+                         const execution_context& exec = {}) {
   const char* function = "layer_norm_backward";
   detail::require_positive(width, function, "width");
   check_layer_norm_epsilon(eps, function);
@@ -35,32 +38,49 @@ void layer_norm_backward(index_t rows, index_t width, span_arg<const T> x, span_
   detail::require_size(weight.size(), width, function, "weight", "width = ", width);
   if (!dweight.empty()) detail::require_size(dweight.size(), width, function, "dweight", "width = ", width);
   if (!dbias.empty()) detail::require_size(dbias.size(), width, function, "dbias", "width = ", width);
-  std::vector<double> normalized(width);
-  for (index_t r = 0; r < rows; ++r) {
-    const T* xr = x.data() + r * width;
-    const T* g = dy.data() + r * width;
-    T* out = dx.data() + r * width;
-    double sum = 0;
-    for (index_t i = 0; i < width; ++i) sum += double(xr[i]);
-    const double mean = sum / double(width);
-    double squares = 0;
-    for (index_t i = 0; i < width; ++i) squares += (double(xr[i]) - mean) * (double(xr[i]) - mean);
-    const double inv_std = 1.0 / std::sqrt(squares / double(width) + eps);
-    double mean_g = 0, mean_gx = 0;
-    for (index_t i = 0; i < width; ++i) {
-      normalized[i] = (double(xr[i]) - mean) * inv_std;
-      const double gi = double(g[i]) * double(weight[i]);
-      mean_g += gi;
-      mean_gx += gi * normalized[i];
+  // dweight and dbias sum over rows: each fixed block of rows sums its own
+  // in double, and the blocks are added in order, so the result does not
+  // depend on the thread count.
+  const bool parameters = !dweight.empty() || !dbias.empty();
+  const index_t block = detail::layer_norm_block_rows, blocks = (rows + block - 1) / block;
+  std::vector<double> partial(parameters ? detail::checked_mul(blocks, 2 * width, "blocks*2*width") : 0);
+  exec.for_each_block(rows, block, [&](index_t first, index_t count) {
+    std::vector<double> normalized(width);
+    double* dw = parameters ? partial.data() + (first / block) * 2 * width : nullptr;
+    double* db = parameters ? dw + width : nullptr;
+    for (index_t r = first; r < first + count; ++r) {
+      const T* xr = x.data() + r * width;
+      const T* g = dy.data() + r * width;
+      T* out = dx.data() + r * width;
+      const detail::layer_norm_row_stats stats(xr, width, eps);
+      double mean_g = 0, mean_gx = 0;
+      for (index_t i = 0; i < width; ++i) {
+        normalized[i] = stats.centred(double(xr[i])) * stats.rstd;
+        const double gi = double(g[i]) * double(weight[i]);
+        mean_g += gi;
+        mean_gx += gi * normalized[i];
+      }
+      mean_g /= double(width);
+      mean_gx /= double(width);
+      for (index_t i = 0; i < width; ++i) {
+        if (parameters) {
+          dw[i] += double(g[i]) * normalized[i];
+          db[i] += double(g[i]);
+        }
+        const double gi = double(g[i]) * double(weight[i]);
+        out[i] = static_cast<T>((gi - mean_g - normalized[i] * mean_gx) * stats.rstd);
+      }
     }
-    mean_g /= double(width);
-    mean_gx /= double(width);
-    for (index_t i = 0; i < width; ++i) {
-      if (!dweight.empty()) dweight[i] += static_cast<T>(double(g[i]) * normalized[i]);
-      if (!dbias.empty()) dbias[i] += g[i];
-      const double gi = double(g[i]) * double(weight[i]);
-      out[i] = static_cast<T>((gi - mean_g - normalized[i] * mean_gx) * inv_std);
+  });
+  if (!parameters) return;
+  for (index_t i = 0; i < width; ++i) {
+    double w = 0, b = 0;
+    for (index_t k = 0; k < blocks; ++k) {
+      w += partial[k * 2 * width + i];
+      b += partial[k * 2 * width + width + i];
     }
+    if (!dweight.empty()) dweight[i] += static_cast<T>(w);
+    if (!dbias.empty()) dbias[i] += static_cast<T>(b);
   }
 }
 
