@@ -21,6 +21,12 @@ namespace hyena {
 namespace detail {
 constexpr double sqrt_2_over_pi = 0.79788456080286535587989211986876;  // sqrt(2/pi), correctly rounded
 constexpr double gelu_cubic = 0.044715;
+
+/// The tanh argument y = sqrt(2/pi) (x + 0.044715 x^3), in T.
+template <class T>
+T gelu_inner(T x) noexcept {
+  return static_cast<T>(sqrt_2_over_pi) * (x + static_cast<T>(gelu_cubic) * (x * x * x));
+}
 }  // namespace detail
 
 /// The tanh-approximated GELU of one value, evaluated in T. Odd-symmetric
@@ -35,12 +41,10 @@ constexpr double gelu_cubic = 0.044715;
 template <class T>
 T gelu_tanh(T x) noexcept {
   static_assert(detail::is_real_v<T>, "hyena::gelu_tanh<T> needs T = float or double");
-  constexpr T sqrt_2_over_pi = static_cast<T>(detail::sqrt_2_over_pi);
-  constexpr T cubic = static_cast<T>(detail::gelu_cubic);
   if constexpr (std::is_same_v<T, float>) {
     // Branch-free (selects only), so callers' loops vectorize. Below -10 the
     // value is under 1e-36 and e^(-2y) would saturate: -0, as tanh -> -1 gives.
-    const float e = detail::exp_float(-2.0f * sqrt_2_over_pi * (x + cubic * (x * x * x)));
+    const float e = detail::exp_float(-2.0f * detail::gelu_inner(x));
     const float g = x / (1.0f + e);
     return detail::select_float(x < -10.0f, -0.0f, g);
   } else {
@@ -48,8 +52,7 @@ T gelu_tanh(T x) noexcept {
     // tanh has long saturated, and tanh(+-inf) = +-1 is the right limit
     // there; only x = -inf itself needs care (-inf * 0).
     if (std::isinf(x)) return x > 0 ? x : T(0);
-    const T inner = sqrt_2_over_pi * (x + cubic * (x * x * x));
-    return T(0.5) * x * (T(1) + std::tanh(inner));
+    return T(0.5) * x * (T(1) + std::tanh(detail::gelu_inner(x)));
   }
 }
 
@@ -64,14 +67,14 @@ T gelu_tanh_derivative(T x) noexcept {
   constexpr T sqrt_2_over_pi = static_cast<T>(detail::sqrt_2_over_pi);
   constexpr T cubic = static_cast<T>(detail::gelu_cubic);
   if constexpr (std::is_same_v<T, float>) {
-    const float e = detail::exp_float(-2.0f * sqrt_2_over_pi * (x + cubic * (x * x * x)));
+    const float e = detail::exp_float(-2.0f * detail::gelu_inner(x));
     const float s = 1.0f / (1.0f + e);
     const float dy = 2.0f * sqrt_2_over_pi * (1.0f + 3.0f * cubic * (x * x));
     const float d = s + x * dy * s * (e * s);  // 1 - s = e s, without cancellation
     return detail::select_float(x < -10.0f, 0.0f, detail::select_float(x > 10.0f, 1.0f, d));
   } else {
     if (std::isinf(x)) return x > 0 ? T(1) : T(0);
-    const T th = std::tanh(sqrt_2_over_pi * (x + cubic * (x * x * x)));
+    const T th = std::tanh(detail::gelu_inner(x));
     return T(0.5) * (T(1) + th) + T(0.5) * x * (T(1) - th * th) * sqrt_2_over_pi * (T(1) + T(3) * cubic * x * x);
   }
 }
