@@ -26,6 +26,7 @@
 #include "../core/shape.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/lane_sum.hpp"
 #include "fft_conv.hpp"
 
 namespace hyena {
@@ -42,6 +43,10 @@ struct fft_conv_backward_slot {
   fft_real_buffer<T> correlation;
   fft_complex_buffer<T> gradient_spectrum;
   fft_complex_buffer<T> filter_spectrum;
+  bool filter_spectrum_holds_sum = false;  // false: the next row writes filter_spectrum, later rows add
+  /// Starts a channel's filter gradient: the next row's conj(U) * DY is
+  /// written over filter_spectrum (no zeroing pass over it), later rows' added.
+  void begin_filter_gradient() noexcept { filter_spectrum_holds_sum = false; }
   void reserve(index_t fft_size) {
     row.reserve(fft_size);
     if (correlation.size() < fft_size) correlation.resize(fft_size);
@@ -95,9 +100,10 @@ inline void require_finite_row(const T* row, index_t length, const char* functio
 /// samples of dy and of the forward's input u, in that order;
 /// store_input_gradient(const T* corr, const T* dy), called last (so it may
 /// overwrite what the loads read), gets sum_{t'>=t} k[t'-t] dy[t'] (scaled,
-/// without the skip term) and dy, still in cache. conj(U) * DY is added to
-/// slot.filter_spectrum, which the caller zeroes before the first batch
-/// element and inverts after the last (finish_filter_gradient). Returns
+/// without the skip term) and dy, still in cache. conj(U) * DY is summed in
+/// slot.filter_spectrum, which the caller starts (slot.begin_filter_gradient)
+/// before the first batch element and inverts after the last
+/// (finish_filter_gradient). Returns
 /// sum_t dy[t] u[t]. Throws on non-finite loaded samples, naming `function`,
 /// the loaded row (`gradient_name` or `input_name`), row_index and t.
 template <class T, class LoadGradient, class LoadInput, class StoreInputGradient>
@@ -120,10 +126,14 @@ inline T fft_conv_backward_row(const fft_filter<T>& filter, index_t channel, fft
 
   load_input(padded);
   require_finite_row(static_cast<const T*>(padded), L, function, input_name, row_index, "row");
-  T skip_gradient = T(0);
-  for (index_t t = 0; t < L; ++t) skip_gradient += upstream[t] * padded[t];
+  const T skip_gradient = lane_dot(static_cast<const T*>(upstream), static_cast<const T*>(padded), L);
   fft.forward(padded, row.spectrum.data());
-  accumulate_correlation(slot.filter_spectrum.data(), row.spectrum.data(), slot.gradient_spectrum.data(), m);
+  if (slot.filter_spectrum_holds_sum) {
+    accumulate_correlation(slot.filter_spectrum.data(), row.spectrum.data(), slot.gradient_spectrum.data(), m);
+  } else {
+    multiply_conjugate(slot.filter_spectrum.data(), slot.gradient_spectrum.data(), row.spectrum.data(), m);
+    slot.filter_spectrum_holds_sum = true;
+  }
 
   // dy correlated with k: DY * conj(K / n), inverted.
   multiply_conjugate(row.spectrum.data(), slot.gradient_spectrum.data(), filter.spectrum(channel), m);
@@ -132,15 +142,21 @@ inline T fft_conv_backward_row(const fft_filter<T>& filter, index_t channel, fft
   return skip_gradient;
 }
 
-/// dk[s] += (inverse of the accumulated conj(U) * DY)[s] / n for s < L.
+/// dk[s] += (inverse of the summed conj(U) * DY)[s] / n for s < L; with
+/// `overwrite`, dk[s] = ... (dk's first contribution: no zeroing pass).
 template <class T>
-inline void finish_filter_gradient(const fft_filter<T>& filter, fft_conv_backward_slot<T>& slot, T* dk) {
+inline void finish_filter_gradient(const fft_filter<T>& filter, fft_conv_backward_slot<T>& slot, T* dk,
+                                   bool overwrite = false) {
   const real_fft<T>& fft = filter.fft();
   const index_t L = filter.length();
   const T scale = T(1) / static_cast<T>(fft.size());
   fft.inverse(slot.filter_spectrum.data(), slot.correlation.data());
   const T* corr = slot.correlation.data();
-  for (index_t s = 0; s < L; ++s) dk[s] += corr[s] * scale;
+  if (overwrite) {
+    for (index_t s = 0; s < L; ++s) dk[s] = corr[s] * scale;
+  } else {
+    for (index_t s = 0; s < L; ++s) dk[s] += corr[s] * scale;
+  }
 }
 
 }  // namespace detail
@@ -200,7 +216,7 @@ void causal_conv_backward(const fft_filter<T>& filter, index_t batch, span_arg<c
   exec.parallel_for(C, batch * 3 * detail::fft_conv_row_work(n) / 2, [&](index_t c0, index_t c1, unsigned worker) {
     auto& slot = workspace.slot(worker);
     for (index_t c = c0; c < c1; ++c) {
-      std::fill(slot.filter_spectrum.begin(), slot.filter_spectrum.end(), std::complex<T>(0));
+      slot.begin_filter_gradient();
       const T d = filter.skip(c);
       T skip_gradient = T(0);
       for (index_t b = 0; b < batch; ++b) {

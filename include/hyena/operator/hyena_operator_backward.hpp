@@ -43,6 +43,7 @@
 #include "../core/span.hpp"
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/lane_sum.hpp"
 #include "../filter/implicit_filter_backward.hpp"
 #include "../filter/layout.hpp"
 #include "hyena_operator.hpp"
@@ -166,6 +167,23 @@ void require_finite_module_tensor(span<const T> x, index_t length, index_t d_mod
                   i % d_model, "] = ", x[i], " is not finite");
 }
 
+/// Rows per block of a weight gradient's GEMM (inner dimension L): every
+/// block packs the whole L x D right-hand side again, so the blocks are as
+/// large as six per matrix allow (balanced on 2 and 3 threads), 128 rows at
+/// least. A function of the shape alone: results do not depend on the
+/// thread count.
+inline index_t weight_gradient_block_rows(index_t rows) noexcept {
+  return std::max<index_t>(128, (rows + 6 * 16 - 1) / (6 * 16) * 16);
+}
+
+/// Time steps per block of an input gradient's GEMM (dy = W_out^T dout,
+/// du = W_in^T dp): every block packs the whole weight matrix again, so the
+/// blocks grow with L up to 1024 while L / 8 allows (256 at least): as above,
+/// a function of the shape alone.
+inline index_t input_gradient_block_steps(index_t length) noexcept {
+  return std::clamp<index_t>((length / 8 + 63) / 64 * 64, 256, 1024);
+}
+
 /// One backward (either mode) or recording forward: the checks, the
 /// workspace sized, and the per-element steps both modes share.
 template <class T>
@@ -221,8 +239,7 @@ struct hyena_backward_pass {
     grow(ws.stream_gradient_, values);
     grow(ws.projected_gradient_, values);
     grow(ws.dv_, D * L);
-    grow(ws.bank_gradient_, w.filter.channels * L);
-    std::fill_n(ws.bank_gradient_.begin(), w.filter.channels * L, T(0));
+    grow(ws.bank_gradient_, w.filter.channels * L);  // written by batch element 0, no zeroing pass
     ws.skip_gradient_.assign(w.filter.channels, T(0));
     ws.backward_.reserve(n, exec.workers(D, 2 * conv_work));
   }
@@ -287,13 +304,13 @@ struct hyena_backward_pass {
     const Eigen::Map<const row_matrix> w_out(w.out_proj_weight.data(), Index(D), Index(D));
     const Eigen::Map<const matrix> dout_b(dout_b_data, Index(D), Index(L));  // column t: dout[t]
     Eigen::Map<matrix> dy(dv, Index(L), Index(D));                          // dy(t, d)
-    exec.for_each_block(L, 256, [&](index_t t0, index_t count) {
+    exec.for_each_block(L, input_gradient_block_steps(L), [&](index_t t0, index_t count) {
       dy.middleRows(Index(t0), Index(count)).noalias() = dout_b.middleCols(Index(t0), Index(count)).transpose() * w_out;
     });
     output_gate(s, mixed, dp);
     const Eigen::Map<const matrix> y(dp, Index(L), Index(D));
     Eigen::Map<row_matrix> dw_out(grads.out_proj_weight.data(), Index(D), Index(D));
-    exec.for_each_block(D, 128, [&](index_t e0, index_t count) {
+    exec.for_each_block(D, weight_gradient_block_rows(D), [&](index_t e0, index_t count) {
       dw_out.middleRows(Index(e0), Index(count)).noalias() += dout_b.middleRows(Index(e0), Index(count)) * y;
     });
     Eigen::Map<vector>(grads.out_proj_bias.data(), Index(D)) += dout_b.rowwise().sum();
@@ -308,41 +325,44 @@ struct hyena_backward_pass {
       }
     });
 
-    // The gates, last step first: dv_{o+1} in dv becomes dv_o; dx_{N-1-o}
-    // into ds; dk_o and dD_o straight into the bank's channel.
+    // The gates, last step first: dv_{o+1} in dv becomes dv_o (step 0's
+    // straight into ds as the last stream's gradient); dx_{N-1-o} into ds;
+    // dk_o and dD_o straight into the bank's channel.
     for (index_t o = steps; o-- > 0;) {
       const fft_filter<T>& k = filters->steps[o];
       const T* v = v_of(o);
       const T* x = s + (N - 1 - o) * D * L;
       T* dx = ds + (N - 1 - o) * D * L;
+      T* dv_next = o == 0 ? ds + N * D * L : dv;
       exec.parallel_for(D, 2 * conv_work, [&](index_t d0, index_t d1, unsigned worker) {
         auto& slot = ws.backward_.slot(worker);
         for (index_t d = d0; d < d1; ++d) {
-          T* dvd = dv + d * L;
+          const T* dvd = dv + d * L;
+          T* dv_out = dv_next + d * L;
           T* dxd = dx + d * L;
           const T *xd = x + d * L, *vd = v + d * L;
           const T skip = k.skip(d);
           const index_t c = filter_bank_channel(layout, D, steps, o, d);
-          std::fill(slot.filter_spectrum.begin(), slot.filter_spectrum.end(), std::complex<T>(0));
+          slot.begin_filter_gradient();
           ws.skip_gradient_[c] += fft_conv_backward_row(
               k, d, slot, [&](T* dst) { std::copy(dvd, dvd + L, dst); },
               [&](T* dst) { for (index_t t = 0; t < L; ++t) dst[t] = vd[t] * xd[t]; },
               [&](const T* corr, const T* upstream) {
                 for (index_t t = 0; t < L; ++t) {
                   const T dg = corr[t] + skip * upstream[t];
-                  dvd[t] = dg * xd[t];
+                  dv_out[t] = dg * xd[t];
                   dxd[t] = dg * vd[t];
                 }
               },
               function, step_gradient_names[std::min<index_t>(o, 3)], step_input_names[std::min<index_t>(o, 3)],
               b * D + d);
-          finish_filter_gradient(k, slot, ws.bank_gradient_.data() + c * L);
+          // Every channel of the bank is some (o, d): element 0 writes it.
+          finish_filter_gradient(k, slot, ws.bank_gradient_.data() + c * L, b == 0);
         }
       });
     }
-    std::copy_n(dv, D * L, ds + N * D * L);  // dv_0, the last stream's gradient
-
-    // The short convolution, by channel.
+    // The short convolution by channel, and db_in += sum_t dp while its
+    // rows are in cache.
     exec.parallel_for(S, 4 * L * K, [&](index_t c0, index_t c1, unsigned) {
       const index_t rows = c1 - c0;
       short_causal_conv_backward<T>(span<const T>(w.short_filter_weight.data() + c0 * K, rows * K), K,
@@ -350,24 +370,24 @@ struct hyena_backward_pass {
                                     span<const T>(ds + c0 * L, rows * L), span<T>(dp + c0 * L, rows * L),
                                     span<T>(grads.short_filter_weight.data() + c0 * K, rows * K),
                                     span<T>(grads.short_filter_bias.data() + c0, rows));
+      for (index_t c = c0; c < c1; ++c) grads.in_proj_bias[c] += detail::lane_sum(dp + c * L, L);
     });
 
-    // The input projection: dW_in += dp u^T, db_in += sum_t dp, du_b = W_in^T dp.
+    // The input projection: dW_in += dp u^T, du_b = W_in^T dp.
     const Eigen::Map<const row_matrix> w_in(w.in_proj_weight.data(), Index(S), Index(D));
     const Eigen::Map<const matrix> dpm(dp, Index(L), Index(S));         // dp(t, c)
     const Eigen::Map<const matrix> u_m(u_b.data(), Index(D), Index(L));  // column t: u[t]
     // dW_in first: it reads u, which du then may overwrite.
     Eigen::Map<row_matrix> dw_in(grads.in_proj_weight.data(), Index(S), Index(D));
-    exec.for_each_block(S, 128, [&](index_t c0, index_t count) {
+    exec.for_each_block(S, weight_gradient_block_rows(S), [&](index_t c0, index_t count) {
       dw_in.middleRows(Index(c0), Index(count)).noalias() +=
           dpm.middleCols(Index(c0), Index(count)).transpose() * u_m.transpose();
     });
     Eigen::Map<matrix> du_b(du_b_data, Index(D), Index(L));              // column t: du[t]
-    exec.for_each_block(L, 256, [&](index_t t0, index_t count) {
+    exec.for_each_block(L, input_gradient_block_steps(L), [&](index_t t0, index_t count) {
       du_b.middleCols(Index(t0), Index(count)).noalias() =
           w_in.transpose() * dpm.middleRows(Index(t0), Index(count)).transpose();
     });
-    Eigen::Map<vector>(grads.in_proj_bias.data(), Index(S)) += dpm.colwise().sum().transpose();
   }
 
   // The filters' gradients, collected over the batch, through the implicit filter.
