@@ -1,5 +1,6 @@
 // detail/aligned_allocator.hpp: vectors whose data start on simd_alignment
-// bytes, and the variant that leaves trivially copyable elements unwritten.
+// bytes (huge_page_bytes from huge_page_threshold on), and the variant that
+// leaves trivially copyable elements unwritten.
 #include <hyena/detail/aligned_allocator.hpp>
 
 #include <gtest/gtest.h>
@@ -28,6 +29,26 @@ TEST(AlignedAllocator, DataStartOnTheSimdAlignment) {
     f.resize(3 * n);
     EXPECT_TRUE(aligned(f)) << n;
   }
+}
+
+TEST(AlignedAllocator, LargeArraysStartOnAHugePage) {
+  // Just below and at the threshold, and a vector grown across it (the
+  // deallocation must use the alignment its allocation had: ASan checks).
+  const std::size_t at = hyena::detail::huge_page_threshold / sizeof(float);
+  hyena::detail::aligned_vector<float> below(at - 1), large(at);
+  EXPECT_TRUE(aligned(below));
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(large.data()) % hyena::detail::huge_page_bytes, 0u);
+  large.back() = 3.0f;
+  EXPECT_EQ(large.front(), 0.0f);
+  below.resize(2 * at, 1.0f);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(below.data()) % hyena::detail::huge_page_bytes, 0u);
+  EXPECT_EQ(below[at - 2], 0.0f);
+  EXPECT_EQ(below.back(), 1.0f);
+  below.resize(16);
+  below.shrink_to_fit();  // back below the threshold
+  EXPECT_TRUE(aligned(below));
+  hyena::detail::uninitialized_aligned_vector<std::complex<double>> spectra(at);
+  EXPECT_EQ(reinterpret_cast<std::uintptr_t>(spectra.data()) % hyena::detail::huge_page_bytes, 0u);
 }
 
 TEST(AlignedAllocator, UninitializedVariantStillConstructsWhatNeedsIt) {

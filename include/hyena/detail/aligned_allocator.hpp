@@ -1,4 +1,5 @@
-// hyena/detail/aligned_allocator.hpp: 64-byte aligned storage for FFT and SIMD work arrays.
+// hyena/detail/aligned_allocator.hpp: 64-byte aligned storage for FFT and SIMD work arrays,
+// huge pages for the large ones.
 #pragma once
 
 #include <cstddef>
@@ -7,12 +8,36 @@
 #include <utility>
 #include <vector>
 
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
+
 namespace hyena::detail {
 
 /// Cache-line (and AVX-512) alignment. FFTW's new-array execution requires
 /// arrays aligned like the ones a plan was made with; all of ours are 64-byte
 /// aligned, planning arrays included.
 inline constexpr std::size_t simd_alignment = 64;
+
+/// Arrays of huge_page_threshold bytes or more (activations, gradients and
+/// spectra at long L: hundreds of MiB) are aligned to a 2 MiB huge page and,
+/// on Linux, advised into transparent huge pages (Debian's default is
+/// "madvise": only advised memory gets them). The GEMM blocks that stride
+/// over channel-major rows touch a new 4 KiB page per row and miss the TLB,
+/// and first touch faults 4 KiB at a time, which is dear under a hypervisor.
+/// Advice only: without huge pages the array works the same.
+inline constexpr std::size_t huge_page_bytes = std::size_t(2) << 20;
+inline constexpr std::size_t huge_page_threshold = std::size_t(8) << 20;
+
+inline std::size_t alignment_for(std::size_t bytes) noexcept {
+  return bytes >= huge_page_threshold ? huge_page_bytes : simd_alignment;
+}
+
+inline void advise_huge_pages([[maybe_unused]] void* p, [[maybe_unused]] std::size_t bytes) noexcept {
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  (void)::madvise(p, bytes / huge_page_bytes * huge_page_bytes, MADV_HUGEPAGE);  // advisory: errors ignored
+#endif
+}
 
 template <class T>
 struct aligned_allocator {
@@ -23,10 +48,13 @@ struct aligned_allocator {
 
   T* allocate(std::size_t n) {
     if (n > static_cast<std::size_t>(-1) / sizeof(T)) throw std::bad_array_new_length();
-    return static_cast<T*>(::operator new(n * sizeof(T), std::align_val_t(simd_alignment)));
+    const std::size_t bytes = n * sizeof(T), alignment = alignment_for(bytes);
+    void* p = ::operator new(bytes, std::align_val_t(alignment));
+    if (alignment == huge_page_bytes) advise_huge_pages(p, bytes);
+    return static_cast<T*>(p);
   }
-  void deallocate(T* p, std::size_t) noexcept {
-    ::operator delete(p, std::align_val_t(simd_alignment));
+  void deallocate(T* p, std::size_t n) noexcept {
+    ::operator delete(p, std::align_val_t(alignment_for(n * sizeof(T))));
   }
   template <class U>
   bool operator==(const aligned_allocator<U>&) const noexcept { return true; }
