@@ -3,6 +3,8 @@
 // and reports its accuracy on held-out sequences.
 //
 //   hyena-train-recall [--length 1024] [--vocab 30] [--layers 2] [--d-model 64] [--d-inner 128]
+//                      [--filter-width 64] [--emb-dim 5] [--sine-frequency 1]
+//                      [--fast-decay 0.3] [--slow-decay 1.5] [--train-decay]
 //                      [--batch 16] [--steps 2000] [--lr 2e-3] [--warmup 50]
 //                      [--weight-decay 0] [--clip 1] [--seed 1]
 //                      [--eval-sequences 1000] [--eval-every 100] [--until-accuracy A]
@@ -19,6 +21,9 @@
 // query), the query included; accuracy is on the final query only, the
 // paper's measure (greedy: the argmax of the logits at the query).
 //
+// --fast-decay and --slow-decay set the decay window's initial rates (the
+// fastest and slowest channel reach 1% at that fraction of --length);
+// --train-decay trains the rates too (the reference keeps them fixed).
 // --loss-curve writes "step loss learning_rate seconds" per step, then (after
 // two blank lines, gnuplot's index 1) "step held_out_accuracy" per
 // evaluation; --plot runs gnuplot on it. --checkpoint saves the weights and
@@ -62,6 +67,8 @@ namespace {
 const hyena::cli::tool tool{
     "hyena-train-recall",
     "usage: hyena-train-recall [--length 1024] [--vocab 30] [--layers 2] [--d-model 64] [--d-inner 128]\n"
+    "                          [--filter-width 64] [--emb-dim 5] [--sine-frequency 1]\n"
+    "                          [--fast-decay 0.3] [--slow-decay 1.5] [--train-decay]\n"
     "                          [--batch 16] [--steps 2000] [--lr 2e-3] [--warmup 50]\n"
     "                          [--weight-decay 0] [--clip 1] [--seed 1]\n"
     "                          [--eval-sequences 1000] [--eval-every 100] [--until-accuracy A]\n"
@@ -70,10 +77,10 @@ const hyena::cli::tool tool{
     "                          [--require-loss-ratio R] [--double] [--threads N]\n"
     "Trains a Hyena LM on associative recall (key-value pairs, then a query key;\n"
     "predict its value) and reports held-out accuracy on the final query.\n",
-    {"--length", "--vocab", "--layers", "--d-model", "--d-inner", "--filter-width", "--emb-dim", "--sine-frequency", "--batch", "--steps", "--lr", "--warmup", "--weight-decay",
+    {"--length", "--vocab", "--layers", "--d-model", "--d-inner", "--filter-width", "--emb-dim", "--sine-frequency", "--fast-decay", "--slow-decay", "--batch", "--steps", "--lr", "--warmup", "--weight-decay",
      "--clip", "--seed", "--eval-sequences", "--eval-every", "--until-accuracy", "--loss-curve", "--plot",
      "--checkpoint", "--resume", "--require-loss-ratio", "--threads"},
-    {}};
+    {"--train-decay"}};
 
 using hyena::index_t;
 
@@ -182,6 +189,13 @@ void train(const hyena::cli::args& a, const run_options& o) {
   arch.mixer.emb_dim = a.integer<index_t>("--emb-dim", 5, 3, 1 << 12);
   arch.mixer.inner_layers = 2;
   arch.mixer.sine_frequency = a.number("--sine-frequency", 1.0);
+  // The decay window's initial rates (the reference's closed form; the
+  // checkpoint stores the rates, so hyena-lm needs neither flag) and whether
+  // they train (the reference keeps them fixed: modulation_lr 0).
+  arch.mixer.modulation.fast_decay_pct = a.number("--fast-decay", 0.3, 1e-6);
+  arch.mixer.modulation.slow_decay_pct = a.number("--slow-decay", 1.5, 1e-6);
+  hyena::hyena_trainable trainable;
+  trainable.deltas = a.has("--train-decay");
 
   hyena::hyena_lm_weights<T> weights;
   hyena::adamw_options adam;
@@ -194,7 +208,7 @@ void train(const hyena::cli::args& a, const run_options& o) {
     const auto file = hyena::safetensors_file::load(o.resume);
     weights = hyena::load_hyena_lm_weights<T>(file);
     auto grads = hyena::zero_gradients(hyena::hyena_lm<T>(weights));
-    optimizer = hyena::load_adamw_state<T>(file, hyena::trainable_parameters(weights, grads));
+    optimizer = hyena::load_adamw_state<T>(file, hyena::trainable_parameters(weights, grads, trainable));
     std::printf("resumed %s at step %zu\n", o.resume.c_str(), optimizer.steps());
   } else {
     weights = hyena::initial_hyena_lm_weights<T>(arch, o.seed);
@@ -239,7 +253,7 @@ void train(const hyena::cli::args& a, const run_options& o) {
     model.set_execution(execution);
     auto grads = hyena::zero_gradients(model);
     const double loss = hyena::hyena_lm_loss_and_gradients<T>(model, o.batch, o.length, batch.ids, batch.targets, grads);
-    auto parameters = hyena::trainable_parameters(weights, grads);
+    auto parameters = hyena::trainable_parameters(weights, grads, trainable);
     hyena::clip_gradient_norm(parameters, o.clip);
     const double lr = hyena::warmup_cosine_learning_rate(step, o.warmup, o.steps, o.lr, 0.1 * o.lr);
     optimizer.step(parameters, lr);
