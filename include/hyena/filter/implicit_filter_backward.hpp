@@ -113,8 +113,10 @@ class implicit_filter_backward_workspace {
 /// decay rates) for the bank h = filter.response(length), given dh [F][length],
 /// to `grads` (shaped by zero_gradients). grads.bias is untouched: the skip
 /// weights D enter the convolution, not the bank (causal_conv_backward's dskip).
-/// O(L M (E + R M + F)); the two GEMMs with F rows are split over `exec`'s
-/// threads in fixed blocks, so results do not depend on the thread count.
+/// O(L M (E + R M + F)); the two GEMMs with F rows, the window and the
+/// position-wise work (the MLP's recomputed forward, sines, cosines, the
+/// input gradients) are split over `exec`'s threads in fixed blocks, so
+/// results do not depend on the thread count.
 /// Recomputes the forward's activations into `ws` (one per concurrent call).
 /// Throws std::invalid_argument on a length outside [1, max_length], dh of
 /// the wrong size or non-finite, or gradients shaped for another filter.
@@ -140,30 +142,47 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
                               "implicit_filter_backward activations ((inner_layers+3)*width*length)");
 
   // The forward again, keeping each layer's pre-activation q (before phi).
+  // Everything that works column by column (position by position) runs in
+  // fixed blocks of positions over the threads; the sums over positions
+  // (the weights' gradients) stay whole, so no result depends on the
+  // thread count.
   const Eigen::Map<const vector> phi(w.frequency.data(), Index(M));
   const Eigen::Map<const matrix> z(w.positions.z.data(), Index(E), Index(L));  // column n: z_n
   std::vector<matrix>& q = ws.q;
   q.resize(R + 1);
+  for (auto& m : q) m.resize(Index(M), Index(L));
   matrix& a = ws.a;
-  q[0].noalias() = Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)) * z;
-  q[0].colwise() += Eigen::Map<const vector>(w.first_bias.data(), Index(M));
-  a = (q[0].array().colwise() * phi.array()).sin().matrix();
-  for (index_t j = 0; j < R; ++j) {
-    q[j + 1].noalias() = Eigen::Map<const row_matrix>(w.inner_weights[j].data(), Index(M), Index(M)) * a;
-    q[j + 1].colwise() += Eigen::Map<const vector>(w.inner_biases[j].data(), Index(M));
-    a = (q[j + 1].array().colwise() * phi.array()).sin().matrix();
-  }
+  a.resize(Index(M), Index(L));
+  constexpr index_t position_block = 2048;
+  exec.for_each_block(L, position_block, [&](index_t t0, index_t n) {
+    const Index first(t0), count(n);
+    auto a_block = a.middleCols(first, count);
+    q[0].middleCols(first, count).noalias() =
+        Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)) * z.middleCols(first, count);
+    q[0].middleCols(first, count).colwise() += Eigen::Map<const vector>(w.first_bias.data(), Index(M));
+    a_block = (q[0].middleCols(first, count).array().colwise() * phi.array()).sin().matrix();
+    for (index_t j = 0; j < R; ++j) {
+      auto q_block = q[j + 1].middleCols(first, count);
+      q_block.noalias() = Eigen::Map<const row_matrix>(w.inner_weights[j].data(), Index(M), Index(M)) * a_block;
+      q_block.colwise() += Eigen::Map<const vector>(w.inner_biases[j].data(), Index(M));
+      a_block = (q_block.array().colwise() * phi.array()).sin().matrix();
+    }
+  });
 
   // The window: dĥ = dh ⊙ w, and the decay rates' gradient needs ĥ.
   const Eigen::Map<const row_matrix> w_last(w.last_weight.data(), Index(F), Index(M));
+  const Eigen::Map<const row_matrix> dh_m(dh.data(), Index(F), Index(L));
   const auto& modulation = filter.modulation();
   row_matrix& dmlp = ws.window_gradient;
-  dmlp = Eigen::Map<const row_matrix>(dh.data(), Index(F), Index(L));
-  if (modulation.modulate) {
+  dmlp.resize(Index(F), Index(L));
+  if (!modulation.modulate) {
+    dmlp = dh_m;
+  } else {
     using array = Eigen::Array<T, 1, Eigen::Dynamic>;
     const Eigen::Map<const array> time(w.positions.t.data(), Index(L));
     const T shift = static_cast<T>(modulation.shift);
     exec.for_each_block(F, 16, [&](index_t c0, index_t count) {
+      dmlp.middleRows(Index(c0), Index(count)) = dh_m.middleRows(Index(c0), Index(count));
       row_matrix mlp = w_last.middleRows(Index(c0), Index(count)) * a;  // ĥ for these channels
       for (index_t i = 0; i < count; ++i) {
         const index_t c = c0 + i;
@@ -194,22 +213,34 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
   // needs its input.
   Eigen::Map<vector> dphi(grads.frequency.data(), Index(M));
   matrix &dq = ws.dq, &dr = ws.dr, &previous = ws.previous;
+  dr.resize(Index(M), Index(L));
+  dq.resize(Index(M), Index(L));
+  previous.resize(Index(M), Index(L));
   for (index_t j = R + 1; j-- > 0;) {
-    dr = (da.array() * (q[j].array().colwise() * phi.array()).cos()).matrix();
+    exec.for_each_block(L, position_block, [&](index_t t0, index_t n) {
+      const Index first(t0), count(n);
+      dr.middleCols(first, count) =
+          (da.middleCols(first, count).array() * (q[j].middleCols(first, count).array().colwise() * phi.array()).cos())
+              .matrix();
+      dq.middleCols(first, count) = (dr.middleCols(first, count).array().colwise() * phi.array()).matrix();
+      if (j > 0)  // a_j, this layer's input
+        previous.middleCols(first, count) =
+            (q[j - 1].middleCols(first, count).array().colwise() * phi.array()).sin().matrix();
+    });
     dphi += (dr.array() * q[j].array()).rowwise().sum().matrix();
-    dq = (dr.array().colwise() * phi.array()).matrix();
     if (j == 0) {
       Eigen::Map<row_matrix>(grads.first_weight.data(), Index(M), Index(E)).noalias() += dq * z.transpose();
       Eigen::Map<vector>(grads.first_bias.data(), Index(M)) += dq.rowwise().sum();
       Eigen::Map<matrix>(grads.positions.z.data(), Index(E), Index(L)).noalias() +=
           Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)).transpose() * dq;
     } else {
-      previous = (q[j - 1].array().colwise() * phi.array()).sin().matrix();  // a_j, this layer's input
       const Eigen::Map<const row_matrix> wj(w.inner_weights[j - 1].data(), Index(M), Index(M));
       Eigen::Map<row_matrix>(grads.inner_weights[j - 1].data(), Index(M), Index(M)).noalias() +=
           dq * previous.transpose();
       Eigen::Map<vector>(grads.inner_biases[j - 1].data(), Index(M)) += dq.rowwise().sum();
-      da.noalias() = wj.transpose() * dq;
+      exec.for_each_block(L, position_block, [&](index_t t0, index_t n) {
+        da.middleCols(Index(t0), Index(n)).noalias() = wj.transpose() * dq.middleCols(Index(t0), Index(n));
+      });
     }
   }
 }
