@@ -86,6 +86,43 @@ TEST(ExecutionContext, ChunksTileTheRangeWithDistinctWorkers) {
     }
 }
 
+// for_each_tile: every cell of a rows x cols grid lies in exactly one tile,
+// tiles are row_block x col_block except at the edges, and the set of tiles
+// is the same for every thread count (what makes a GEMM per tile round the
+// same way whatever the threads). Odd sizes, a single row, one tile larger
+// than the grid.
+TEST(ExecutionContext, TilesCoverTheGridOnceAndDoNotDependOnTheThreads) {
+  struct shape { index_t rows, row_block, cols, col_block; };
+  for (const shape s : {shape{1, 256, 2304, 256}, shape{300, 256, 768, 256}, shape{7, 3, 5, 2},
+                        shape{4, 8, 3, 16}}) {
+    std::vector<std::vector<index_t>> tiles_by_threads;
+    for (unsigned threads : {1u, 2u, 3u}) {
+      const hyena::execution_context exec(threads);
+      std::vector<std::atomic<int>> covered(s.rows * s.cols);
+      std::vector<std::atomic<index_t>> tile_at(s.rows * s.cols);  // r0 * cols + c0 of each cell's tile, + 1
+      exec.for_each_tile(s.rows, s.row_block, s.cols, s.col_block, [&](index_t r0, index_t nr, index_t c0, index_t nc) {
+        EXPECT_EQ(r0 % s.row_block, 0);
+        EXPECT_EQ(c0 % s.col_block, 0);
+        EXPECT_EQ(nr, std::min(s.row_block, s.rows - r0));
+        EXPECT_EQ(nc, std::min(s.col_block, s.cols - c0));
+        for (index_t r = r0; r < r0 + nr; ++r)
+          for (index_t c = c0; c < c0 + nc; ++c) {
+            covered[r * s.cols + c].fetch_add(1);
+            tile_at[r * s.cols + c].store(r0 * s.cols + c0 + 1);
+          }
+      });
+      std::vector<index_t> tiles;
+      for (index_t i = 0; i < s.rows * s.cols; ++i) {
+        EXPECT_EQ(covered[i].load(), 1) << threads << " threads, cell " << i;
+        tiles.push_back(tile_at[i].load());
+      }
+      tiles_by_threads.push_back(tiles);
+    }
+    EXPECT_EQ(tiles_by_threads[1], tiles_by_threads[0]);
+    EXPECT_EQ(tiles_by_threads[2], tiles_by_threads[0]);
+  }
+}
+
 TEST(ExecutionContext, RunsOnTheGivenPool) {
   hyena::thread_pool pool(2);
   const hyena::execution_context exec(3, pool);

@@ -94,6 +94,24 @@ class execution_context {
     });
   }
 
+  /// fn(r0, nr, c0, nc) for the fixed tiles [r0, r0 + nr) x [c0, c0 + nc) of
+  /// row_block x col_block that cover a rows x cols grid (edge tiles are
+  /// smaller), shared out over the threads in row-major order. As with
+  /// for_each_block the tiles depend on the shape alone, so results are the
+  /// same for every thread count; cutting the columns as well keeps every
+  /// thread busy when there are fewer row blocks than threads (a GEMM over a
+  /// short sequence).
+  template <class Fn>
+  void for_each_tile(index_t rows, index_t row_block, index_t cols, index_t col_block, Fn&& fn) const {
+    const index_t row_tiles = (rows + row_block - 1) / row_block, col_tiles = (cols + col_block - 1) / col_block;
+    parallel_for(row_tiles * col_tiles, [&](index_t first, index_t last, unsigned) {
+      for (index_t i = first; i < last; ++i) {
+        const index_t r0 = (i / col_tiles) * row_block, c0 = (i % col_tiles) * col_block;
+        fn(r0, std::min(row_block, rows - r0), c0, std::min(col_block, cols - c0));
+      }
+    });
+  }
+
  private:
   template <class Body>
   void split(index_t count, unsigned n, Body& body) const {

@@ -80,23 +80,29 @@ void feed_forward_impl(const feed_forward_weights<T>& w, index_t rows, span<cons
   const Eigen::Map<const vector> b2(w.fc2_bias.data(), Eigen::Index(D));
   // Row-major [rows][width] data is a column-major width x rows matrix: one
   // column per row, so fc(x) is W * X with the bias added to every column.
-  exec.for_each_block(rows, 256, [&](index_t r0, index_t n) {
+  // Fixed tiles of 256 rows by 256 outputs (not blocks of rows alone), so a
+  // short sequence still gives every thread work.
+  using tile_map = Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
+  exec.for_each_tile(rows, 256, H, 256, [&](index_t r0, index_t n, index_t h0, index_t m) {
     const Eigen::Map<const matrix> xb(x.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
-    Eigen::Map<matrix> hb(hidden.data() + r0 * H, Eigen::Index(H), Eigen::Index(n));
-    hb.noalias() = w1 * xb;
-    hb.colwise() += b1;
-    gelu_tanh_inplace<T>(span<T>(hb.data(), H * n));
-    if (out.empty()) return;
-    Eigen::Map<matrix> ob(out.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
-    ob.noalias() = w2 * hb;
-    ob.colwise() += b2;
+    tile_map hb(hidden.data() + r0 * H + h0, Eigen::Index(m), Eigen::Index(n), Eigen::OuterStride<>(H));
+    hb.noalias() = w1.middleRows(Eigen::Index(h0), Eigen::Index(m)) * xb;
+    hb.colwise() += b1.segment(Eigen::Index(h0), Eigen::Index(m));
+    for (index_t r = 0; r < n; ++r) gelu_tanh_inplace<T>(span<T>(hidden.data() + (r0 + r) * H + h0, m));
+  });
+  if (out.empty()) return;
+  exec.for_each_tile(rows, 256, D, 256, [&](index_t r0, index_t n, index_t e0, index_t m) {
+    const Eigen::Map<const matrix> hb(hidden.data() + r0 * H, Eigen::Index(H), Eigen::Index(n));
+    tile_map ob(out.data() + r0 * D + e0, Eigen::Index(m), Eigen::Index(n), Eigen::OuterStride<>(D));
+    ob.noalias() = w2.middleRows(Eigen::Index(e0), Eigen::Index(m)) * hb;
+    ob.colwise() += b2.segment(Eigen::Index(e0), Eigen::Index(m));
   });
 }
 
 }  // namespace detail
 
 /// hidden = gelu_tanh(fc1(x)) for `rows` rows: the MLP's activations alone.
-/// x: [rows][d_model]; hidden: [rows][d_inner]. Fixed blocks of rows over
+/// x: [rows][d_model]; hidden: [rows][d_inner]. Fixed tiles of rows over
 /// `exec`'s threads (bit-identical for every thread count). Throws
 /// std::invalid_argument on invalid weights or mismatched spans.
 template <class T>
@@ -109,7 +115,7 @@ void feed_forward_hidden(const feed_forward_weights<T>& w, index_t rows, span_ar
 /// x, out: [rows][d_model]; hidden: [rows][d_inner], caller-owned scratch
 /// that holds the GELU activations afterwards. out must overlap neither x
 /// nor hidden. Time O(rows * d_model * d_inner), split over `exec`'s
-/// threads in fixed blocks of rows, so results
+/// threads in fixed tiles of rows by outputs, so results
 /// are bit-identical for every thread count. No allocation beyond Eigen's
 /// GEMM packing buffers. Thread-safe for disjoint outputs.
 /// Throws std::invalid_argument on invalid weights or mismatched spans.

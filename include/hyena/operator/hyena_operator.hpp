@@ -83,8 +83,8 @@ class hyena_workspace {
 
 /// Every call runs on execution() (set_execution(); default: every hardware
 /// thread). Work is split in fixed blocks, so results are bit-identical for
-/// every thread count (with Eigen's own GEMM; under EIGEN_USE_BLAS the
-/// projections round as the BLAS does).
+/// every thread count (under EIGEN_USE_BLAS too, with a single-threaded BLAS:
+/// each tile is one BLAS call).
 template <class T>
 class hyena_operator : public uses_execution {
   static_assert(detail::is_real_v<T>, "hyena::hyena_operator<T> needs T = float or double");
@@ -209,8 +209,9 @@ class hyena_operator : public uses_execution {
   // the wrong size.
 
   /// Stage 1: streams(c, t) = sum_d u_b[t][d] W_in[c][d] + b_in[c], for one
-  /// batch element u_b [length][d_model]. One GEMM per fixed block of 256
-  /// time steps, so the rounding does not depend on the thread count.
+  /// batch element u_b [length][d_model]. One GEMM per fixed tile of 256
+  /// time steps by 256 streams, so the rounding does not depend on the
+  /// thread count.
   void project_in(index_t length, span_arg<const T> u_b,
                   span_arg<T> streams) const {
     const index_t D = w_.d_model, S = w_.streams(), L = length;
@@ -223,11 +224,11 @@ class hyena_operator : public uses_execution {
     Eigen::Map<matrix> p(streams.data(), Eigen::Index(L), Eigen::Index(S));  // p(t, c): column c is stream c
     // The bias first, then the product accumulates onto it: one rounding
     // per output, as if added after.
-    for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
-      p.middleRows(t0, n).rowwise() = b_in.transpose();
-      if (!external_blas) p.middleRows(t0, n).noalias() += u.middleCols(t0, n).transpose() * w_in.transpose();
+    for_each_gemm_tile(L, S, [&](Eigen::Index t0, Eigen::Index n, Eigen::Index c0, Eigen::Index m) {
+      auto tile = p.block(t0, c0, n, m);
+      tile.rowwise() = b_in.segment(c0, m).transpose();
+      tile.noalias() += u.middleCols(t0, n).transpose() * w_in.middleRows(c0, m).transpose();
     });
-    if (external_blas) p.noalias() += u.transpose() * w_in.transpose();
   }
 
   /// Stage 2: the depthwise short convolution, in place on all streams.
@@ -310,7 +311,7 @@ class hyena_operator : public uses_execution {
  public:
   /// Stage 7: out_b[t][e] = sum_d W_out[e][d] y[d][t] + b_out[e] for one batch
   /// element; y is [d_model][length] (the v stream after mix), out_b
-  /// [length][d_model]. Fixed 256-step GEMM blocks, as in project_in.
+  /// [length][d_model]. Fixed 256 x 256 GEMM tiles, as in project_in.
   void project_out(index_t length, span_arg<const T> y,
                    span_arg<T> out_b) const {
     const index_t D = w_.d_model, L = length;
@@ -321,11 +322,11 @@ class hyena_operator : public uses_execution {
     const Eigen::Map<const vector> b_out(w_.out_proj_bias.data(), Eigen::Index(D));
     const Eigen::Map<const matrix> ym(y.data(), Eigen::Index(L), Eigen::Index(D));  // ym(t, d)
     Eigen::Map<matrix> o(out_b.data(), Eigen::Index(D), Eigen::Index(L));          // o(e, t)
-    for_each_time_block(L, [&](Eigen::Index t0, Eigen::Index n) {
-      o.middleCols(t0, n).colwise() = b_out;
-      if (!external_blas) o.middleCols(t0, n).noalias() += w_out * ym.middleRows(t0, n).transpose();
+    for_each_gemm_tile(L, D, [&](Eigen::Index t0, Eigen::Index n, Eigen::Index e0, Eigen::Index m) {
+      auto tile = o.block(e0, t0, m, n);
+      tile.colwise() = b_out.segment(e0, m);
+      tile.noalias() += w_out.middleRows(e0, m) * ym.middleRows(t0, n).transpose();
     });
-    if (external_blas) o.noalias() += w_out * ym.transpose();
   }
 
   /// As above with a temporary workspace; returns out.
@@ -527,23 +528,17 @@ class hyena_operator : public uses_execution {
                             ": the state was made by another operator (use this operator's make_state)");
   }
 
-  // With EIGEN_USE_BLAS, Eigen hands products to an external BLAS, which
-  // threads one large product itself (OpenBLAS: OPENBLAS_NUM_THREADS); GEMMs
-  // issued from our own threads would only fight over its pool. Rounding is
-  // then the BLAS's: bit-identity across thread counts holds for Eigen's
-  // own kernel only.
-#ifdef EIGEN_USE_BLAS
-  static constexpr bool external_blas = true;
-#else
-  static constexpr bool external_blas = false;
-#endif
-
-  // Projections are cut into fixed blocks of time steps (not into one block
-  // per thread) so each GEMM, and hence every rounding, is the same whatever
-  // the thread count.
+  // Projections are cut into fixed tiles of 256 time steps by 256 output
+  // channels (not into one block per thread), so each GEMM, and hence every
+  // rounding, is the same whatever the thread count, and a short sequence
+  // still has a tile for every thread. Under EIGEN_USE_BLAS each tile is one
+  // BLAS call: link a single-threaded BLAS (README: BLAS backend), or its own
+  // threads fight ours.
   template <class Gemm>
-  void for_each_time_block(index_t length, Gemm&& gemm) const {
-    execution_.for_each_block(length, 256, [&](index_t t0, index_t n) { gemm(Eigen::Index(t0), Eigen::Index(n)); });
+  void for_each_gemm_tile(index_t length, index_t channels, Gemm&& gemm) const {
+    execution_.for_each_tile(length, 256, channels, 256, [&](index_t t0, index_t n, index_t c0, index_t m) {
+      gemm(Eigen::Index(t0), Eigen::Index(n), Eigen::Index(c0), Eigen::Index(m));
+    });
   }
 
   // A stage's span must hold exactly `expected` elements.
