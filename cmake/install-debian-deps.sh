@@ -4,6 +4,7 @@
 set -euo pipefail
 packages=(build-essential cmake pkgconf libeigen3-dev libfftw3-dev libgtest-dev libbenchmark-dev
           nlohmann-json3-dev gnuplot-nox
+          libopenblas-pthread-dev libblis-serial-dev
           python3-dev pybind11-dev python3-pybind11 python3-numpy python3-pytest "$@")
 missing=()
 for p in "${packages[@]}"; do
