@@ -5,7 +5,7 @@
 //            (--dna ACGT... | --fasta file.fa | --ids-file ids.safetensors [--ids-name input_ids])
 //            [--output out.safetensors] [--special-tokens] [--strict] [--uppercase]
 //            [--embed] [--generate N [--temperature T] [--top-k K] [--seed S] [--allow-special]]
-//            [--double] [--threads N] [--stream [--prefill P]]
+//            [--double] [--threads N] [--stream [--prefill P]] [--batch B] [--timing]
 //
 // For each sequence it prints the next-token log-likelihood (natural log,
 // summed) and perplexity; --embed adds the mean-pooled final hidden state,
@@ -15,9 +15,13 @@
 // through the decoder too: the first P tokens (default 0) by prefill, then
 // one token at a time; the outputs are the same tensors to rounding. --output writes hidden_states [B, L, D], logits
 // [B, L, V'], input_ids, log_likelihood [B], perplexity [B], embeddings
-// [B, D] and generated [B, N]; sequences of different lengths (FASTA) run one
-// at a time and their per-position tensors are written as hidden_states.<i>,
-// logits.<i> and input_ids.<i>, each [1, L_i, ...]. A one-token sequence has
+// [B, D] and generated [B, N]. Sequences run in batches of up to --batch
+// (default 16), longest first, each right-padded to the longest of its batch:
+// the model is causal, so padding after a sequence leaves its outputs as they
+// are alone (to rounding: the FFT size follows the padded length), and scores
+// and embeddings skip it. Sequences of different lengths have their
+// per-position tensors written as hidden_states.<i>, logits.<i> and
+// input_ids.<i>, each [1, L_i, ...]. --timing prints the model's tokens/s. A one-token sequence has
 // no next token to score: its row prints n/a and a note goes to stderr. Any
 // problem is reported as one line on stderr; exit status 1 for bad input, 2
 // for bad usage (cli.hpp).
@@ -33,6 +37,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <chrono>
 #include <cstdint>
 #include <cstdio>
 #include <stdexcept>
@@ -51,7 +56,7 @@ const hyena::cli::tool tool{
     "                (--dna ACGT... | --fasta file.fa | --ids-file ids.safetensors [--ids-name input_ids])\n"
     "                [--output out.safetensors] [--special-tokens] [--strict] [--uppercase]\n"
     "                [--embed] [--generate N [--temperature T] [--top-k K] [--seed S] [--allow-special]]\n"
-    "                [--double] [--threads N] [--stream [--prefill P]]\n"
+    "                [--double] [--threads N] [--stream [--prefill P]] [--batch B] [--timing]\n"
     "\n"
     "  --config          HyenaDNA's config.json (layer.shift, layer_norm_epsilon, vocab_size, ...);\n"
     "                    without it: shift 0.05, eps 1e-5, hyperparameters from the tensor shapes\n"
@@ -62,10 +67,12 @@ const hyena::cli::tool tool{
     "  --generate N      continue each sequence by N tokens (default temperature 1), token by token\n"
     "  --allow-special   let generation draw special tokens ([CLS], [SEP], ...), not only A C G T N\n"
     "  --stream          score through the decoder: --prefill P tokens at once (default 0), then one at a time\n"
+    "  --batch B         run up to B sequences per forward (default 16), each right-padded to the longest\n"
+    "  --timing          print the model's time and tokens/s on stderr\n"
     "  --double          compute in double precision (and write float64)\n",
     {"--weights", "--config", "--dna", "--fasta", "--ids-file", "--ids-name", "--output", "--generate",
-     "--temperature", "--top-k", "--seed", "--threads", "--prefill"},
-    {"--special-tokens", "--strict", "--uppercase", "--embed", "--allow-special", "--stream"}};
+     "--temperature", "--top-k", "--seed", "--threads", "--prefill", "--batch"},
+    {"--special-tokens", "--strict", "--uppercase", "--embed", "--allow-special", "--stream", "--timing"}};
 
 struct sequence {
   std::string name;
@@ -165,6 +172,7 @@ void run(const hyena::cli::args& args) {
   const bool stream = args.has("--stream");
   if (args.has("--prefill") && !stream) throw usage_error("--prefill needs --stream");
   const auto prefill = args.integer<hyena::index_t>("--prefill", 0);
+  const auto max_batch = args.integer<hyena::index_t>("--batch", 16, 1);
   const bool special = args.has("--special-tokens");
   if (int(args.has("--dna")) + int(args.has("--fasta")) + int(args.has("--ids-file")) != 1)
     throw usage_error("give exactly one of --dna, --fasta, --ids-file");
@@ -212,36 +220,81 @@ void run(const hyena::cli::args& args) {
   }
 
   const hyena::index_t B = sequences.size();
-  const bool batched = std::all_of(sequences.begin(), sequences.end(),
-                                   [&](const sequence& s) { return s.ids.size() == sequences[0].ids.size(); });
+  const bool same_length = std::all_of(sequences.begin(), sequences.end(),
+                                       [&](const sequence& s) { return s.ids.size() == sequences[0].ids.size(); });
   std::vector<hyena::sequence_score> scores(B);
   std::vector<T> embeddings(args.has("--embed") ? B * D : 0);
   std::vector<std::int64_t> generated;
   hyena::safetensors_writer writer;
   hyena::hyena_lm_workspace<T> ws;
+  const bool keep_outputs = args.has("--output");
+  std::vector<std::vector<T>> hidden_of(keep_outputs ? B : 0), logits_of(keep_outputs ? B : 0);
 
-  // One forward per group: all sequences at once when their lengths agree.
-  const hyena::index_t groups = batched ? 1 : B;
-  for (hyena::index_t g = 0; g < groups; ++g) {
-    const hyena::index_t first = batched ? 0 : g, count = batched ? B : 1, L = sequences[first].ids.size();
-    std::vector<std::int64_t> ids;
-    for (hyena::index_t b = first; b < first + count; ++b)
-      ids.insert(ids.end(), sequences[b].ids.begin(), sequences[b].ids.end());
+  // Batches of up to --batch sequences, longest first (less padding), each
+  // right-padded to its longest: position t of a sequence sees tokens 0..t
+  // only, so the padding after it changes nothing but the FFT size.
+  std::vector<hyena::index_t> order(B);
+  for (hyena::index_t b = 0; b < B; ++b) order[b] = b;
+  std::stable_sort(order.begin(), order.end(), [&](hyena::index_t a, hyena::index_t b) {
+    return sequences[a].ids.size() > sequences[b].ids.size();
+  });
+  double model_seconds = 0;
+  hyena::index_t real_tokens = 0, padded_tokens = 0, batches = 0;
+  for (hyena::index_t first = 0; first < B; first += max_batch, ++batches) {
+    const hyena::index_t count = std::min(max_batch, B - first), L = sequences[order[first]].ids.size();
+    std::vector<std::int64_t> ids(count * L, hyena::character_tokenizer::pad_id);
+    for (hyena::index_t b = 0; b < count; ++b)
+      std::copy(sequences[order[first + b]].ids.begin(), sequences[order[first + b]].ids.end(), ids.begin() + b * L);
     std::vector<T> hidden(count * L * D), logits(count * L * V);
+    const auto start = std::chrono::steady_clock::now();
     if (stream)
       decode(model, count, L, ids, prefill, hidden, logits, ws);
     else
       model.forward(count, L, ids, hidden, logits, ws);
-    for (hyena::index_t b = 0; b < count; ++b)
-      scores[first + b] =
-          hyena::next_token_log_likelihood<T>(L, V, hyena::span<const T>(logits.data() + b * L * V, L * V),
-                                              hyena::span<const std::int64_t>(ids.data() + b * L, L));
-    if (!embeddings.empty())
-      hyena::mean_pool<T>(count, L, D, hidden, hyena::span<T>(embeddings.data() + first * D, count * D));
-    const std::string suffix = batched ? "" : "." + std::to_string(g);
-    writer.add("hidden_states" + suffix, {count, L, D}, hidden);
-    writer.add("logits" + suffix, {count, L, V}, logits);
-    writer.add("input_ids" + suffix, {count, L}, ids);
+    model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+    padded_tokens += count * L;
+    for (hyena::index_t b = 0; b < count; ++b) {
+      const hyena::index_t s = order[first + b], n = sequences[s].ids.size();
+      real_tokens += n;
+      const T* h = hidden.data() + b * L * D;
+      const T* l = logits.data() + b * L * V;
+      scores[s] = hyena::next_token_log_likelihood<T>(n, V, hyena::span<const T>(l, n * V),
+                                                      hyena::span<const std::int64_t>(ids.data() + b * L, n));
+      if (!embeddings.empty())
+        hyena::mean_pool<T>(1, n, D, hyena::span<const T>(h, n * D), hyena::span<T>(embeddings.data() + s * D, D));
+      if (keep_outputs) {
+        hidden_of[s].assign(h, h + n * D);
+        logits_of[s].assign(l, l + n * V);
+      }
+    }
+  }
+  if (args.has("--timing"))
+    std::fprintf(stderr,
+                 "hyena-lm: %zu sequences in %zu batch(es), %zu tokens (%zu with padding): %.3f s, %.0f tokens/s\n",
+                 std::size_t(B), std::size_t(batches), std::size_t(real_tokens), std::size_t(padded_tokens), model_seconds,
+                 double(real_tokens) / model_seconds);
+  if (keep_outputs) {
+    if (same_length) {  // one [B, L, ...] tensor each, in input order
+      const hyena::index_t L = sequences[0].ids.size();
+      std::vector<T> hidden, logits;
+      std::vector<std::int64_t> ids;
+      for (hyena::index_t b = 0; b < B; ++b) {
+        hidden.insert(hidden.end(), hidden_of[b].begin(), hidden_of[b].end());
+        logits.insert(logits.end(), logits_of[b].begin(), logits_of[b].end());
+        ids.insert(ids.end(), sequences[b].ids.begin(), sequences[b].ids.end());
+      }
+      writer.add("hidden_states", {B, L, D}, hidden);
+      writer.add("logits", {B, L, V}, logits);
+      writer.add("input_ids", {B, L}, ids);
+    } else {
+      for (hyena::index_t b = 0; b < B; ++b) {
+        const hyena::index_t L = sequences[b].ids.size();
+        const std::string suffix = "." + std::to_string(b);
+        writer.add("hidden_states" + suffix, {1, L, D}, hidden_of[b]);
+        writer.add("logits" + suffix, {1, L, V}, logits_of[b]);
+        writer.add("input_ids" + suffix, {1, L}, sequences[b].ids);
+      }
+    }
   }
 
   std::printf("# sequence\ttokens\tlog_likelihood\tperplexity\n");
