@@ -4,7 +4,9 @@
 //   BM_layer_recompute/L:n/D:768   the whole forward, filters recomputed every call
 //   BM_stage_<name>/L:n/D:768      project_in, short_conv, mix, project_out, filters (prepared
 //                                  anew: MLP, window, spectra), filter_mlp (MLP and window only)
-//   BM_floor_gemm/L:n/D:768        bare GEMMs of the projections' sizes (4 D^2 L MACs)
+//   BM_floor_gemm/L:n/D:768        bare GEMMs of the projections' sizes (4 D^2 L MACs), on the same
+//                                  GEMM as the layer (HYENA_BLAS) in the same 256 x 256 tiles
+//   BM_layer_batch/B:b/L:4096      the whole forward on a batch of b sequences (b = 1, 4, 16)
 //   BM_floor_fft/L:n/D:768         bare r2c + c2r of D rows at the layer's FFT size
 //
 // The reporter prints layer / (GEMM floor + FFT floor) and the share of each
@@ -119,8 +121,9 @@ void BM_stage(benchmark::State& state) {
   hyena::bench::set_tokens_per_second(state, double(L));
 }
 
-// The projections' GEMMs as bare Eigen products of the same shapes, split like
-// the operator splits them (columns across threads).
+// The projections' GEMMs as bare products of the same shapes, cut into the
+// operator's 256 x 256 output tiles over the same threads, on the same GEMM
+// (Eigen's, or the BLAS that HYENA_BLAS chose, through EIGEN_USE_BLAS).
 void BM_floor_gemm(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
   using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
@@ -128,18 +131,31 @@ void BM_floor_gemm(benchmark::State& state) {
   const matrix x = matrix::Random(Eigen::Index(D), Eigen::Index(L));
   const Eigen::Index rows = Eigen::Index(D), cols = Eigen::Index(L);
   matrix p(3 * rows, cols), y(rows, cols);
-  const unsigned threads = hyena::execution_context(g_threads).threads();
-  const index_t blocks = (L + 255) / 256;
+  const hyena::execution_context exec(g_threads);
   for (auto _ : state) {
-    hyena::execution_context(threads).parallel_for(blocks, [&](index_t b0, index_t b1, unsigned) {
-      const Eigen::Index t0 = Eigen::Index(b0 * 256), n = Eigen::Index(std::min(b1 * 256, L)) - t0;
-      p.middleCols(t0, n).noalias() = w_in * x.middleCols(t0, n);
-      y.middleCols(t0, n).noalias() = w_out * x.middleCols(t0, n);
+    exec.for_each_tile(L, 256, 3 * D, 256, [&](index_t t0, index_t n, index_t c0, index_t m) {
+      p.block(c0, t0, m, n).noalias() = w_in.middleRows(c0, m) * x.middleCols(t0, n);
+    });
+    exec.for_each_tile(L, 256, D, 256, [&](index_t t0, index_t n, index_t c0, index_t m) {
+      y.block(c0, t0, m, n).noalias() = w_out.middleRows(c0, m) * x.middleCols(t0, n);
     });
     benchmark::DoNotOptimize(p.data());
     benchmark::DoNotOptimize(y.data());
   }
   hyena::bench::set_gflops(state, 8.0 * D * D * double(L));
+}
+
+// Serving throughput: the cached-filter layer on a batch of B sequences of
+// 4K tokens (tokens/s counts all B*L).
+void BM_layer_batch(benchmark::State& state) {
+  const index_t B = index_t(state.range(0)), L = index_t(state.range(1));
+  const auto op = hyena::bench::make_operator<T>(D, 2, L, g_threads, 1, 4);
+  const auto u = hyena::bench::random_values(B * L * D, 2);
+  std::vector<T> out(u.size());
+  hyena::hyena_workspace<T> ws;
+  op->forward(B, L, u, out, ws);
+  for (auto _ : state) op->forward(B, L, u, out, ws);
+  hyena::bench::set_tokens_and_workspace(state, double(B * L), double(ws.bytes() + op->prepared_filters(L)->bytes()));
 }
 
 void BM_floor_fft(benchmark::State& state) {
@@ -174,6 +190,14 @@ BENCHMARK_TEMPLATE(BM_stage, 5)->Name("BM_stage_filter_mlp")->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 3)->Name("BM_stage_mix")->Apply(lengths);
 BENCHMARK_TEMPLATE(BM_stage, 4)->Name("BM_stage_project_out")->Apply(lengths);
 BENCHMARK(BM_floor_gemm)->Apply(lengths);
+BENCHMARK(BM_layer_batch)
+    ->ArgNames({"B", "L"})
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinWarmUpTime(1.0)
+    ->Args({1, 4096})
+    ->Args({4, 4096})
+    ->Args({16, 4096});
 BENCHMARK(BM_floor_fft)->Apply(lengths);
 
 class breakdown_reporter : public hyena::bench::timing_reporter {
@@ -195,6 +219,12 @@ class breakdown_reporter : public hyena::bench::timing_reporter {
                   get("BM_stage_mix"), get("BM_stage_filters"), get("BM_stage_project_out"), get("BM_stage_mix") / fft,
                   layer / (gemm + fft), recompute, 100.0 * get("BM_stage_filter_mlp") / recompute,
                   100.0 * get("BM_stage_filters") / recompute);
+    }
+    std::printf("\nBatch throughput at 4K (cached filters): tokens/s and time per sequence\n");
+    for (const long B : {1L, 4L, 16L}) {
+      const double t = ms("BM_layer_batch", "B:" + std::to_string(B) + "/L:4096");
+      std::printf("  batch %2ld: %9.2f ms  %9.0f tokens/s  %7.2f ms per sequence\n", B, t, double(B) * 4096.0 / t * 1e3,
+                  t / double(B));
     }
     std::printf("(layer/sum: the cached layer against bare GEMMs + bare FFTs. filters: preparing them anew, the\n"
                 " MLP, window and spectra; mlp%%, filters%%: the MLP + window, and all of it, as shares of a forward\n"

@@ -7,7 +7,9 @@ set output dir.'/decode.png'
 set title "Decoding one token: mixer of 256 channels, float32 (bench_decode)" noenhanced
 set logscale x 2
 set logscale y 10
-set format x "%.0s%c"
+# Binary kilo and mega (1k = 1024): gnuplot's %c prefix is decimal and
+# would label 32768 as 33k.
+set xtics ("64" 64, "256" 256, "1k" 1024, "4k" 4096, "16k" 16384, "64k" 65536, "256k" 262144, "1M" 1048576)
 set format y "%g"
 set xlabel "context length L (tokens)"
 set ylabel "time per token (us)"
