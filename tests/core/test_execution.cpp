@@ -100,7 +100,8 @@ TEST(ExecutionContext, TilesCoverTheGridOnceAndDoNotDependOnTheThreads) {
       const hyena::execution_context exec(threads);
       std::vector<std::atomic<int>> covered(s.rows * s.cols);
       std::vector<std::atomic<index_t>> tile_at(s.rows * s.cols);  // r0 * cols + c0 of each cell's tile, + 1
-      exec.for_each_tile(s.rows, s.row_block, s.cols, s.col_block, [&](index_t r0, index_t nr, index_t c0, index_t nc) {
+      exec.for_each_tile(s.rows, s.row_block, s.cols, s.col_block, hyena::execution_context::min_work_per_worker,
+                         [&](index_t r0, index_t nr, index_t c0, index_t nc) {
         EXPECT_EQ(r0 % s.row_block, 0);
         EXPECT_EQ(c0 % s.col_block, 0);
         EXPECT_EQ(nr, std::min(s.row_block, s.rows - r0));

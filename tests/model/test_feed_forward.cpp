@@ -38,7 +38,7 @@ hyena::feed_forward_weights<T> random_mlp(index_t D, index_t H, std::uint32_t se
 // 11.3u: 2.9x the worst measurement.
 TYPED_TEST(FeedForward, MatchesNaiveAcrossRowBlocks) {
   using T = TypeParam;
-  for (index_t rows : {1, 5, 300}) {  // 300: two blocks of rows
+  for (index_t rows : {1, 5, 300}) {  // 300: two tiles of rows
     const index_t D = 24, H = 40;
     const auto w = random_mlp<T>(D, H, std::uint32_t(rows));
     const auto x = hyena::test::random_vector<T>(rows * D, 9);
@@ -52,6 +52,33 @@ TYPED_TEST(FeedForward, MatchesNaiveAcrossRowBlocks) {
     hyena::feed_forward<T>(w, rows, x, hidden1, out1, 1);
     EXPECT_EQ(out, out1) << "thread count changes nothing";
     EXPECT_EQ(hidden, hidden1);
+  }
+}
+
+// Widths beyond one 256-output tile: D = 300 (tiles 256 + 44), H = 600
+// (256 + 256 + 88), rows 1, 7 and 260 (256 + 4). Same error model as above,
+// u*sqrt((D + H)/8) = 10.6u, tolerance 4x, 42u; threads change no bit.
+TYPED_TEST(FeedForward, MatchesNaiveAcrossOutputTiles) {
+  using T = TypeParam;
+  const index_t D = 300, H = 600;
+  const auto w = random_mlp<T>(D, H, 77);
+  for (index_t rows : {1, 7, 260}) {
+    const auto x = hyena::test::random_vector<T>(rows * D, 78);
+    const auto expected = hyena::test::naive_mlp(std::vector<double>(x.begin(), x.end()), w);
+    const double tol = 4 * std::sqrt(double(D + H) / 8) * hyena::test::unit_roundoff<T>();
+    std::vector<std::vector<T>> outs, hiddens;
+    for (unsigned threads : {1u, 2u, 3u}) {
+      std::vector<T> hidden(rows * H), out(rows * D);
+      hyena::feed_forward<T>(w, rows, x, hidden, out, threads);
+      hyena::test::expect_error_within(hyena::test::relative_l2_error(out, expected), tol,
+                                       "feed_forward rows " + std::to_string(rows));
+      outs.push_back(out);
+      hiddens.push_back(hidden);
+    }
+    for (std::size_t i = 1; i < outs.size(); ++i) {
+      EXPECT_EQ(outs[i], outs[0]) << rows << " rows, thread count " << i;
+      EXPECT_EQ(hiddens[i], hiddens[0]) << rows << " rows, thread count " << i;
+    }
   }
 }
 

@@ -148,7 +148,7 @@ TYPED_TEST(HyenaOperator, WorkspaceReuseAndThreadsGiveIdenticalResults) {
 // Work is split in fixed blocks, so the thread count never changes a bit.
 TYPED_TEST(HyenaOperator, ThreadCountDoesNotChangeResults) {
   using T = TypeParam;
-  const index_t D = 12, L = 700, B = 2;  // L spans several 256-step projection blocks
+  const index_t D = 12, L = 700, B = 2;  // L spans several 256-step projection tiles
   const auto weights = hyena::random_hyena_weights<T>(small_config(D, 3, 1024), 23);
   const auto u = hyena::test::random_vector<T>(B * L * D, 24);
   std::vector<std::vector<T>> results;
@@ -158,6 +158,51 @@ TYPED_TEST(HyenaOperator, ThreadCountDoesNotChangeResults) {
     results.push_back(op.forward(B, L, u));
   }
   for (std::size_t i = 1; i < results.size(); ++i) EXPECT_EQ(results[i], results[0]) << i;
+}
+
+// The projections are cut into 256 x 256 tiles of time steps by output
+// channels. D = 300 (order 2: 900 streams) and L = 300 give full and partial
+// tiles in both directions (time 256 + 44, streams 3 x 256 + 132, outputs
+// 256 + 44), checked against double sums: each output is one dot product of
+// D terms plus the bias, ~u*sqrt(D/8) relative (the projection model of the
+// reference-dump tests); tolerance 4x that, 24.5u. And the thread count
+// changes no bit.
+TYPED_TEST(HyenaOperator, ProjectionsMatchDoubleSumsAcrossChannelTiles) {
+  using T = TypeParam;
+  const index_t D = 300, L = 300, S = 3 * D;
+  const auto w = hyena::random_hyena_weights<T>(small_config(D, 2, 512), 31);
+  const auto u = hyena::test::random_vector<T>(L * D, 32);
+  const auto y = hyena::test::random_vector<T>(D * L, 33);
+  std::vector<double> streams_ref(S * L), out_ref(L * D);
+  for (index_t c = 0; c < S; ++c)
+    for (index_t t = 0; t < L; ++t) {
+      double acc = double(w.in_proj_bias[c]);
+      for (index_t d = 0; d < D; ++d) acc += double(u[t * D + d]) * double(w.in_proj_weight[c * D + d]);
+      streams_ref[c * L + t] = acc;
+    }
+  for (index_t t = 0; t < L; ++t)
+    for (index_t e = 0; e < D; ++e) {
+      double acc = double(w.out_proj_bias[e]);
+      for (index_t d = 0; d < D; ++d) acc += double(w.out_proj_weight[e * D + d]) * double(y[d * L + t]);
+      out_ref[t * D + e] = acc;
+    }
+  const double tol = 4 * std::sqrt(double(D) / 8) * hyena::test::unit_roundoff<T>();
+  std::vector<std::vector<T>> streams_by_threads, out_by_threads;
+  for (unsigned threads : {1u, 2u, 3u}) {
+    hyena::hyena_operator<T> op(w);
+    op.set_execution(threads);
+    std::vector<T> streams(S * L), out(L * D);
+    op.project_in(L, u, streams);
+    op.project_out(L, y, out);
+    hyena::test::expect_error_within(hyena::test::relative_l2_error(streams, streams_ref), tol, "project_in");
+    hyena::test::expect_error_within(hyena::test::relative_l2_error(out, out_ref), tol, "project_out");
+    streams_by_threads.push_back(streams);
+    out_by_threads.push_back(out);
+  }
+  for (std::size_t i = 1; i < streams_by_threads.size(); ++i) {
+    EXPECT_EQ(streams_by_threads[i], streams_by_threads[0]) << i;
+    EXPECT_EQ(out_by_threads[i], out_by_threads[0]) << i;
+  }
 }
 
 TYPED_TEST(HyenaOperator, RejectsBadInput) {

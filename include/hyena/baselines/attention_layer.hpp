@@ -196,8 +196,8 @@ class attention_layer {
  private:
   // Projection GEMMs are cut into fixed blocks of rows, not into one block
   // per thread, so each GEMM, and hence every rounding, is the same whatever
-  // the thread count (as in hyena_operator). 256 rows keep a block's GEMM
-  // large enough to run near full speed.
+  // the thread count (hyena_operator cuts its output channels too). 256 rows
+  // keep a block's GEMM large enough to run near full speed.
   static constexpr index_t time_block = 256;
   static index_t blocks_of(index_t rows) { return (rows + time_block - 1) / time_block; }
 

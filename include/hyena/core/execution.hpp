@@ -100,11 +100,18 @@ class execution_context {
   /// for_each_block the tiles depend on the shape alone, so results are the
   /// same for every thread count; cutting the columns as well keeps every
   /// thread busy when there are fewer row blocks than threads (a GEMM over a
-  /// short sequence).
+  /// short sequence). `depth`: the work per cell (a GEMM's inner dimension),
+  /// so that tiny grids (a decode step's single row) stay on the calling
+  /// thread, as parallel_for(count, work_per_item) decides.
   template <class Fn>
-  void for_each_tile(index_t rows, index_t row_block, index_t cols, index_t col_block, Fn&& fn) const {
+  void for_each_tile(index_t rows, index_t row_block, index_t cols, index_t col_block, index_t depth,
+                     Fn&& fn) const {
     const index_t row_tiles = (rows + row_block - 1) / row_block, col_tiles = (cols + col_block - 1) / col_block;
-    parallel_for(row_tiles * col_tiles, [&](index_t first, index_t last, unsigned) {
+    const index_t tile_cells = std::min(rows, row_block) * std::min(cols, col_block);
+    const index_t work = depth > 0 && tile_cells > std::numeric_limits<index_t>::max() / depth
+                             ? std::numeric_limits<index_t>::max()
+                             : tile_cells * depth;
+    parallel_for(row_tiles * col_tiles, work, [&](index_t first, index_t last, unsigned) {
       for (index_t i = first; i < last; ++i) {
         const index_t r0 = (i / col_tiles) * row_block, c0 = (i % col_tiles) * col_block;
         fn(r0, std::min(row_block, rows - r0), c0, std::min(col_block, cols - c0));

@@ -83,7 +83,7 @@ void feed_forward_impl(const feed_forward_weights<T>& w, index_t rows, span<cons
   // Fixed tiles of 256 rows by 256 outputs (not blocks of rows alone), so a
   // short sequence still gives every thread work.
   using tile_map = Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-  exec.for_each_tile(rows, 256, H, 256, [&](index_t r0, index_t n, index_t h0, index_t m) {
+  exec.for_each_tile(rows, 256, H, 256, D, [&](index_t r0, index_t n, index_t h0, index_t m) {
     const Eigen::Map<const matrix> xb(x.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
     tile_map hb(hidden.data() + r0 * H + h0, Eigen::Index(m), Eigen::Index(n), Eigen::OuterStride<>(H));
     hb.noalias() = w1.middleRows(Eigen::Index(h0), Eigen::Index(m)) * xb;
@@ -91,7 +91,7 @@ void feed_forward_impl(const feed_forward_weights<T>& w, index_t rows, span<cons
     for (index_t r = 0; r < n; ++r) gelu_tanh_inplace<T>(span<T>(hidden.data() + (r0 + r) * H + h0, m));
   });
   if (out.empty()) return;
-  exec.for_each_tile(rows, 256, D, 256, [&](index_t r0, index_t n, index_t e0, index_t m) {
+  exec.for_each_tile(rows, 256, D, 256, H, [&](index_t r0, index_t n, index_t e0, index_t m) {
     const Eigen::Map<const matrix> hb(hidden.data() + r0 * H, Eigen::Index(H), Eigen::Index(n));
     tile_map ob(out.data() + r0 * D + e0, Eigen::Index(m), Eigen::Index(n), Eigen::OuterStride<>(D));
     ob.noalias() = w2.middleRows(Eigen::Index(e0), Eigen::Index(m)) * hb;
@@ -102,7 +102,7 @@ void feed_forward_impl(const feed_forward_weights<T>& w, index_t rows, span<cons
 }  // namespace detail
 
 /// hidden = gelu_tanh(fc1(x)) for `rows` rows: the MLP's activations alone.
-/// x: [rows][d_model]; hidden: [rows][d_inner]. Fixed tiles of rows over
+/// x: [rows][d_model]; hidden: [rows][d_inner]. Fixed tiles of rows by outputs over
 /// `exec`'s threads (bit-identical for every thread count). Throws
 /// std::invalid_argument on invalid weights or mismatched spans.
 template <class T>

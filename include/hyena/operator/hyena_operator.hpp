@@ -536,7 +536,7 @@ class hyena_operator : public uses_execution {
   // threads fight ours.
   template <class Gemm>
   void for_each_gemm_tile(index_t length, index_t channels, Gemm&& gemm) const {
-    execution_.for_each_tile(length, 256, channels, 256, [&](index_t t0, index_t n, index_t c0, index_t m) {
+    execution_.for_each_tile(length, 256, channels, 256, w_.d_model, [&](index_t t0, index_t n, index_t c0, index_t m) {
       gemm(Eigen::Index(t0), Eigen::Index(n), Eigen::Index(c0), Eigen::Index(m));
     });
   }
