@@ -123,10 +123,10 @@ void BM_gemm(benchmark::State& state) {
   }
   operands x(D, L);
   for (auto _ : state) {
-    exec.for_each_tile(L, tile, 3 * D, tile, [&](index_t t0, index_t n, index_t c0, index_t m) {
+    exec.for_each_tile(L, tile, 3 * D, tile, D, [&](index_t t0, index_t n, index_t c0, index_t m) {
       sgemm ? blas_in(sgemm, x, t0, n, c0, m) : eigen_in(x, t0, n, c0, m);
     });
-    exec.for_each_tile(L, tile, D, tile, [&](index_t t0, index_t n, index_t e0, index_t m) {
+    exec.for_each_tile(L, tile, D, tile, D, [&](index_t t0, index_t n, index_t e0, index_t m) {
       sgemm ? blas_out(sgemm, x, t0, n, e0, m) : eigen_out(x, t0, n, e0, m);
     });
     benchmark::DoNotOptimize(x.out.data());

@@ -133,10 +133,10 @@ void BM_floor_gemm(benchmark::State& state) {
   matrix p(3 * rows, cols), y(rows, cols);
   const hyena::execution_context exec(g_threads);
   for (auto _ : state) {
-    exec.for_each_tile(L, 256, 3 * D, 256, [&](index_t t0, index_t n, index_t c0, index_t m) {
+    exec.for_each_tile(L, 256, 3 * D, 256, D, [&](index_t t0, index_t n, index_t c0, index_t m) {
       p.block(c0, t0, m, n).noalias() = w_in.middleRows(c0, m) * x.middleCols(t0, n);
     });
-    exec.for_each_tile(L, 256, D, 256, [&](index_t t0, index_t n, index_t c0, index_t m) {
+    exec.for_each_tile(L, 256, D, 256, D, [&](index_t t0, index_t n, index_t c0, index_t m) {
       y.block(c0, t0, m, n).noalias() = w_out.middleRows(c0, m) * x.middleCols(t0, n);
     });
     benchmark::DoNotOptimize(p.data());

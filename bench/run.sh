@@ -12,7 +12,9 @@ name=${1:?usage: bench/run.sh <compare|decode|...> [arguments]}
 shift
 bash cmake/install-debian-deps.sh
 build=build/bench
-cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DHYENA_BUILD_TESTS=OFF -DHYENA_BUILD_EXAMPLES=OFF >/dev/null
+# Configure quietly, but say which GEMM the benchmarks got (HYENA_BLAS=auto).
+cmake -S . -B "$build" -DCMAKE_BUILD_TYPE=Release -DHYENA_BUILD_TESTS=OFF -DHYENA_BUILD_EXAMPLES=OFF |
+  { grep "hyena: GEMMs" || true; }
 cmake --build "$build" -j"$(nproc)" --target "bench_$name"
 mkdir -p out
 "$build/bench/bench_$name" --out out --benchmark_out="out/$name.json" --benchmark_out_format=json "$@"

@@ -28,7 +28,8 @@ endif()
 # OpenBLAS's threaded build (libopenblas-pthread-dev) told to use one thread
 # (cmake/openblas_one_thread.cpp). Debian's serial OpenBLAS is not safe to
 # call concurrently (wrong results, measured), so it is not used. auto takes
-# OpenBLAS, else BLIS, else Eigen: the order bench_gemm measured (README,
+# OpenBLAS, else Eigen: bench_gemm measured OpenBLAS fastest at every shape
+# and BLIS slower than Eigen in total, so BLIS only when asked for (README,
 # "BLAS backend"). A consumer gets the same by defining EIGEN_USE_BLAS and
 # linking such a BLAS.
 set(HYENA_BLAS auto CACHE STRING "GEMM for hyena's own targets: auto, eigen, openblas or blis")
@@ -43,8 +44,6 @@ set(HYENA_BLAS_USED "${HYENA_BLAS}")
 if(HYENA_BLAS STREQUAL "auto")
   if(HYENA_OPENBLAS_LIBRARY)
     set(HYENA_BLAS_USED openblas)
-  elseif(HYENA_BLIS_LIBRARY)
-    set(HYENA_BLAS_USED blis)
   else()
     set(HYENA_BLAS_USED eigen)
   endif()

@@ -16,7 +16,8 @@
 // one token at a time; the outputs are the same tensors to rounding. --output writes hidden_states [B, L, D], logits
 // [B, L, V'], input_ids, log_likelihood [B], perplexity [B], embeddings
 // [B, D] and generated [B, N]. Sequences run in batches of up to --batch
-// (default 16), longest first, each right-padded to the longest of its batch:
+// (default 16; fewer when a batch would exceed 2^20 padded tokens), longest
+// first, each right-padded to the longest of its batch:
 // the model is causal, so padding after a sequence leaves its outputs as they
 // are alone (to rounding: the FFT size follows the padded length), and scores
 // and embeddings skip it. Sequences of different lengths have their
@@ -67,7 +68,8 @@ const hyena::cli::tool tool{
     "  --generate N      continue each sequence by N tokens (default temperature 1), token by token\n"
     "  --allow-special   let generation draw special tokens ([CLS], [SEP], ...), not only A C G T N\n"
     "  --stream          score through the decoder: --prefill P tokens at once (default 0), then one at a time\n"
-    "  --batch B         run up to B sequences per forward (default 16), each right-padded to the longest\n"
+    "  --batch B         run up to B sequences per forward (default 16; at most ~2^20 padded tokens),\n"
+    "                    each right-padded to the longest of its batch\n"
     "  --timing          print the model's time and tokens/s on stderr\n"
     "  --double          compute in double precision (and write float64)\n",
     {"--weights", "--config", "--dna", "--fasta", "--ids-file", "--ids-name", "--output", "--generate",
@@ -240,8 +242,14 @@ void run(const hyena::cli::args& args) {
   });
   double model_seconds = 0;
   hyena::index_t real_tokens = 0, padded_tokens = 0, batches = 0;
-  for (hyena::index_t first = 0; first < B; first += max_batch, ++batches) {
-    const hyena::index_t count = std::min(max_batch, B - first), L = sequences[order[first]].ids.size();
+  // A batch also stops at about 2^20 padded tokens (one sequence at least):
+  // its hidden states, logits and workspace grow with batch * length.
+  constexpr hyena::index_t max_batch_tokens = hyena::index_t(1) << 20;
+  hyena::index_t count = 0;
+  for (hyena::index_t first = 0; first < B; first += count, ++batches) {
+    const hyena::index_t L = sequences[order[first]].ids.size();
+    const hyena::index_t fits = std::max<hyena::index_t>(1, max_batch_tokens / std::max<hyena::index_t>(L, 1));
+    count = std::min({max_batch, B - first, fits});
     std::vector<std::int64_t> ids(count * L, hyena::character_tokenizer::pad_id);
     for (hyena::index_t b = 0; b < count; ++b)
       std::copy(sequences[order[first + b]].ids.begin(), sequences[order[first + b]].ids.end(), ids.begin() + b * L);
@@ -272,7 +280,7 @@ void run(const hyena::cli::args& args) {
     std::fprintf(stderr,
                  "hyena-lm: %zu sequences in %zu batch(es), %zu tokens (%zu with padding): %.3f s, %.0f tokens/s\n",
                  std::size_t(B), std::size_t(batches), std::size_t(real_tokens), std::size_t(padded_tokens), model_seconds,
-                 double(real_tokens) / model_seconds);
+                 model_seconds > 0 ? double(real_tokens) / model_seconds : 0.0);
   if (keep_outputs) {
     if (same_length) {  // one [B, L, ...] tensor each, in input order
       const hyena::index_t L = sequences[0].ids.size();
