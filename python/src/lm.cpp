@@ -92,6 +92,15 @@ hyena_lm_config config_from(py::handle config) {
 }
 
 struct lm_object : std::enable_shared_from_this<lm_object> {
+ private:
+  // Helpers first: clang (-Wundefined-internal) does not see member templates
+  // that generic lambdas above their definition use.
+  template <class T>
+  hyena_lm_state<T>& state_of(lm_state_object& s) const {
+    return s.of<T>(this, "model (make_state of this one)");
+  }
+
+ public:
   either<bound_lm> impl;
 
   template <class Fn>
@@ -305,12 +314,6 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       std::unique_lock<std::shared_mutex> lock(b.execution_mutex);
       b.model.set_execution(exec);
     });
-  }
-
- private:
-  template <class T>
-  hyena_lm_state<T>& state_of(lm_state_object& s) const {
-    return s.of<T>(this, "model (make_state of this one)");
   }
 };
 

@@ -48,6 +48,22 @@ filter_layout layout_from(const std::string& layout) {
 }
 
 struct operator_object : std::enable_shared_from_this<operator_object> {
+ private:
+  // Helpers first: clang (-Wundefined-internal) does not see member templates
+  // that generic lambdas above their definition use.
+  template <class T>
+  hyena_decoder_state<T>& state_of(state_object& s) const {
+    return s.of<T>(this, "operator (make_state of this one)");
+  }
+
+  template <class T>
+  static py::array writable_streams(py::handle obj, index_t S) {
+    py::array a = input<T>(obj, "streams", {S, "length"});
+    if (!a.writeable()) throw_value("streams: the array is read-only (this stage works in place)");
+    return a;
+  }
+
+ public:
   either<bound_operator> impl;
 
   template <class Fn>
@@ -254,19 +270,6 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
       std::unique_lock<std::shared_mutex> lock(b.execution_mutex);
       b.op.set_execution(exec);
     });
-  }
-
- private:
-  template <class T>
-  hyena_decoder_state<T>& state_of(state_object& s) const {
-    return s.of<T>(this, "operator (make_state of this one)");
-  }
-
-  template <class T>
-  static py::array writable_streams(py::handle obj, index_t S) {
-    py::array a = input<T>(obj, "streams", {S, "length"});
-    if (!a.writeable()) throw_value("streams: the array is read-only (this stage works in place)");
-    return a;
   }
 };
 

@@ -56,7 +56,7 @@ TEST(ExecutionContext, SplitsByWorkOnlyWhenEachThreadGetsEnough) {
 }
 
 TEST(ExecutionContext, RejectsAbsurdThreadCounts) {
-  EXPECT_NO_THROW(hyena::execution_context(hyena::execution_context::max_threads));
+  EXPECT_NO_THROW(hyena::execution_context{hyena::execution_context::max_threads});
   try {
     hyena::execution_context e(200000);
     FAIL() << "accepted 200000 threads";

@@ -119,7 +119,10 @@ TEST(HyenaLmLoader, NamesAMissingKeyAndItsExpectedShape) {
       {"backbone.ln_f.weight", "[32]"},
   };
   for (const auto& [key, shape] : cases) {
-    const std::string what = load_error(rewrite(plain, [&](const std::string& n) { return n == key ? "" : n; }));
+    // Captured by name: clang 14 cannot capture a structured binding.
+    const std::string what = load_error(rewrite(plain, [&missing = key](const std::string& n) {
+      return n == missing ? "" : n;
+    }));
     EXPECT_CONTAINS(what, "tensor \"" + key + "\": missing (expected shape " + shape);
   }
   const std::string no_embedding = load_error(
