@@ -8,11 +8,13 @@
 # compiles everything with both compilers, and clang compiles the
 # instrumented templates much faster (test_hyena_lm_backward.cpp with
 # ASan+UBSan at -O1: 107 s against GCC's 164-186 s, every check on in both;
-# the whole build 2200 CPU-s against 3500), which keeps CI inside its time
-# budget. The Python module is the exception (GCC, below).
+# the whole build 2200 CPU-s against 3500), which CI's time budget needs.
+# The Python module is the exception (GCC, below). Ninja: it builds the
+# targets named with --target side by side (Make builds one after another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash cmake/install-debian-deps.sh clang libclang-rt-14-dev
+bash cmake/install-debian-deps.sh clang libclang-rt-14-dev ninja-build
+export CMAKE_GENERATOR=Ninja
 jobs=$(nproc)
 # -O1 keeps Eigen fast enough for the suite while every check stays on; no -g:
 # debug info triples the compile time of these template-heavy tests, and
@@ -34,8 +36,9 @@ ctest --test-dir "$asan" --output-on-failure -j"$jobs" -E '^packaging_'
 # interpreter (python/CMakeLists.txt), on a GCC build of the module and of the
 # two tools its tests compare against: clang 14 leaves the virtual functions
 # of some std::shared_ptr control blocks undefined in the module (at -O0 and
-# -O1 alike), so it does not import. -O0: these tests are small, and GCC
-# compiles the instrumented module at -O0 in 60% of -O1's time.
+# -O1 alike), so it does not import. The module is built at -O0 under the
+# sanitizers anyway (python/CMakeLists.txt); -O0 here is for the two tools,
+# whose runs in these tests are small.
 asan_python=build/sanitize-address-python
 CC=gcc CXX=g++ cmake -S . -B "$asan_python" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -fno-omit-frame-pointer" \
       -DHYENA_SANITIZE=address,undefined -DHYENA_BLAS=eigen \
