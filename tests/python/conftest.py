@@ -10,6 +10,7 @@ against a naive reference uses the same error model (tests/support/numerics.hpp)
 import math
 import os
 import pathlib
+import subprocess
 
 import numpy as np
 import pytest
@@ -25,12 +26,17 @@ def reference_dir():
     return pathlib.Path(path)
 
 
-def tool(name):
-    """Path of a command-line tool CMake built (HYENA_FORWARD, HYENA_LM)."""
+def run_tool(name, *args, **kwargs):
+    """Runs a command-line tool CMake built (name: HYENA_FORWARD or HYENA_LM).
+
+    The tool is its own program, with its own sanitizer runtime if any: the
+    interpreter's LD_PRELOAD (the ASan runtime of a sanitizer build of the
+    module) is not passed on, as two ASan runtimes in one process abort."""
     path = os.environ.get(name)
     if not path:
         pytest.fail(f"{name} is not set (run through ctest with the examples built)")
-    return path
+    env = {k: v for k, v in os.environ.items() if k != "LD_PRELOAD"}
+    return subprocess.run([path, *args], env=env, check=True, **kwargs)
 
 
 def unit_roundoff(dtype):

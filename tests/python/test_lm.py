@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import hyena
-from conftest import fft_conv_error, reference_dir, relative_l2, tool
+from conftest import fft_conv_error, reference_dir, relative_l2, run_tool
 
 
 def dna_case():
@@ -33,8 +33,8 @@ def test_matches_the_reference_and_the_command_line_tool(tmp_path, model, io):
     for got, name in ((logits, "logits"), (hidden, "hidden_states")):
         assert np.abs(got - io[name]).max() <= 1e-6 * np.abs(io[name]).max()
     written = tmp_path / "out.safetensors"
-    subprocess.run([tool("HYENA_LM"), "--weights", str(dna_case() / "params.safetensors"), "--ids-file",
-                    str(dna_case() / "io.safetensors"), "--output", str(written)], check=True, stdout=subprocess.DEVNULL)
+    run_tool("HYENA_LM", "--weights", str(dna_case() / "params.safetensors"), "--ids-file",
+             str(dna_case() / "io.safetensors"), "--output", str(written), stdout=subprocess.DEVNULL)
     cli = hyena.load_safetensors(written)
     np.testing.assert_array_equal(logits, cli["logits"])
     np.testing.assert_array_equal(hidden, cli["hidden_states"])

@@ -3,14 +3,13 @@ for bit, and within the forward's tolerance of PyTorch's), from a path or a
 state_dict, its stages and filters, decoding, zero-copy, lifetimes, refusals."""
 import gc
 import json
-import subprocess
 import sys
 
 import numpy as np
 import pytest
 
 import hyena
-from conftest import address, fft_conv_error, reference_dir, relative_l2, tool
+from conftest import address, fft_conv_error, reference_dir, relative_l2, run_tool
 
 
 def safari_cases():
@@ -38,9 +37,9 @@ def test_matches_the_reference_and_the_command_line_tool(tmp_path, name):
     assert np.abs(out - reference).max() <= 1e-6 * np.abs(reference).max()
     # The same code as hyena-forward: the same bits.
     written = tmp_path / "out.safetensors"
-    subprocess.run([tool("HYENA_FORWARD"), "--weights", str(case / "params.safetensors"), "--input",
-                    str(case / "io.safetensors"), "--output", str(written), "--layout", options["layout"],
-                    "--shift", str(options["shift"])], check=True)
+    run_tool("HYENA_FORWARD", "--weights", str(case / "params.safetensors"), "--input",
+             str(case / "io.safetensors"), "--output", str(written), "--layout", options["layout"],
+             "--shift", str(options["shift"]))
     np.testing.assert_array_equal(out, hyena.load_safetensors(written)["output"])
 
 
