@@ -1,13 +1,16 @@
-// StripedHyena 2's filters against the reference (vortex @ cb229ae5) dump
-// shared/reference/stripedhyena2/sh2_tiny_shared, stage by stage: the 3-tap
-// featurizer of every Hyena block, then each block's inner filter and gate
-// (SPEC.md 3.1-3.5), from the dump's own inputs to each stage. Blocks: 0 hcs
+// StripedHyena 2's pieces against the reference (vortex @ cb229ae5) dump
+// shared/reference/stripedhyena2/sh2_tiny_shared, stage by stage, each from
+// the dump's own input to that stage: RMSNorms and gated MLPs of every block
+// and the final norm (SPEC.md 2), the 3-tap featurizer of every Hyena block,
+// then each block's inner filter and gate (SPEC.md 3.1-3.5). Blocks: 0 hcs
 // (7 taps, 2 groups), 1 hcm (128 taps, 2 groups, D skip), 2 hcl (modal,
-// 16 modes, D skip).
+// 16 modes, D skip), 3 attention (not yet here).
 #include <hyena/conv/fft_conv.hpp>
 #include <hyena/conv/grouped_fir.hpp>
 #include <hyena/filter/modal_filter.hpp>
 #include <hyena/io/safetensors_reader.hpp>
+#include <hyena/model/gated_mlp.hpp>
+#include <hyena/model/rms_norm.hpp>
 
 #include <gtest/gtest.h>
 
@@ -24,7 +27,7 @@ namespace {
 using hyena::index_t;
 using hyena::test::unit_roundoff;
 
-constexpr index_t B = 2, L = 300, D = 32;
+constexpr index_t B = 2, L = 300, D = 32, inner = 96;
 
 std::filesystem::path case_dir() { return hyena::test::reference_dir() / "stripedhyena2" / "sh2_tiny_shared"; }
 
@@ -48,6 +51,14 @@ double gated_error(double filter_error) {
 }
 double fft_filter_error() { return std::sqrt(2.0) * hyena::test::fft_conv_error<float>(2 * L); }
 
+//  - RMSNorm: the dump's x^2, D-term sum, root, division and product in
+//    float, ours in double rounded once: ~2u each side, 2u*sqrt(2);
+//  - the gated MLP: three float GEMMs in the dump (D, D and `inner` terms;
+//    partial sums round independently: u*sqrt(terms/8) each, the model of
+//    test_reference_safari.cpp) and the gate's product, on both sides.
+double rms_norm_error() { return 2.0 * std::sqrt(2.0) * unit_roundoff<float>(); }
+double mlp_error() { return std::sqrt(2.0) * unit_roundoff<float>() * std::sqrt((2.0 * D + inner) / 8.0 + 2.0); }
+
 // [B][L][C] (time-major, as the dump stores module tensors) -> [B][C][L].
 template <class T>
 std::vector<T> channel_major(const std::vector<T>& x, index_t C) {
@@ -68,11 +79,46 @@ void split(const std::vector<T>& zc, std::vector<T>& x2, std::vector<T>& x1, std
 }
 
 template <class T>
-class ReferenceStripedHyena2Filters : public ::testing::Test {};
+class ReferenceStripedHyena2 : public ::testing::Test {};
 using precisions = ::testing::Types<float, double>;
-TYPED_TEST_SUITE(ReferenceStripedHyena2Filters, precisions);
+TYPED_TEST_SUITE(ReferenceStripedHyena2, precisions);
 
-TYPED_TEST(ReferenceStripedHyena2Filters, ShortFeaturizerOfEveryHyenaBlock) {
+TYPED_TEST(ReferenceStripedHyena2, NormsAndMlpsOfEveryBlock) {
+  using T = TypeParam;
+  const dump d;
+  std::vector<T> y(B * L * D), hidden(B * L * 2 * inner);
+  for (int block = 0; block < 4; ++block) {
+    const std::string p = "blocks." + std::to_string(block) + ".";
+    const std::string input = block == 0 ? "embedding_out" : "blocks." + std::to_string(block - 1) + ".out";
+    hyena::rms_norm<T>(B * L, D, d.stages.read<T>(input, {B, L, D}), d.params.read<T>(p + "pre_norm.scale", {D}),
+                       1e-6, y);
+    hyena::test::expect_error_within(
+        hyena::test::relative_l2_error(y, d.stages.read<double>(p + "pre_norm_out", {B, L, D})), 3 * rms_norm_error(),
+        p + "pre_norm_out");
+    hyena::rms_norm<T>(B * L, D, d.stages.read<T>(p + "post_norm_in", {B, L, D}),
+                       d.params.read<T>(p + "post_norm.scale", {D}), 1e-6, y);
+    hyena::test::expect_error_within(
+        hyena::test::relative_l2_error(y, d.stages.read<double>(p + "post_norm_out", {B, L, D})), 3 * rms_norm_error(),
+        p + "post_norm_out");
+    hyena::gated_mlp_weights<T> mlp;
+    mlp.d_model = D, mlp.inner = inner;
+    mlp.l1 = d.params.read<T>(p + "mlp.l1.weight", {inner, D});
+    mlp.l2 = d.params.read<T>(p + "mlp.l2.weight", {inner, D});
+    mlp.l3 = d.params.read<T>(p + "mlp.l3.weight", {D, inner});
+    mlp.gelu = block == 0;  // evo2_style_activations: GELU in layer 0 only
+    hyena::gated_mlp<T>(mlp, B * L, d.stages.read<T>(p + "post_norm_out", {B, L, D}), hidden, y);
+    hyena::test::expect_error_within(
+        hyena::test::relative_l2_error(y, d.stages.read<double>(p + "mlp_out", {B, L, D})), 3 * mlp_error(),
+        p + "mlp_out");
+  }
+  hyena::rms_norm<T>(B * L, D, d.stages.read<T>("blocks.3.out", {B, L, D}), d.params.read<T>("norm.scale", {D}),
+                     1e-6, y);
+  hyena::test::expect_error_within(
+      hyena::test::relative_l2_error(y, d.stages.read<double>("final_norm_out", {B, L, D})), 3 * rms_norm_error(),
+      "final_norm_out");
+}
+
+TYPED_TEST(ReferenceStripedHyena2, ShortFeaturizerOfEveryHyenaBlock) {
   using T = TypeParam;
   const dump d;
   for (int block = 0; block < 3; ++block) {
@@ -103,12 +149,12 @@ void check_gated(const dump& d, int block, Filter&& filter, double model) {
   const auto expected = channel_major(d.stages.read<double>(p + "filter_out", {B, L, D}), D);
   hyena::test::expect_error_within(hyena::test::relative_l2_error(y, expected), 3 * model, p + "filter_out");
   if (d.stages.contains(p + "inner_fir_out")) {  // the same tensor, channel-major
-    const auto inner = d.stages.read<double>(p + "inner_fir_out", {B, D, L});
-    hyena::test::expect_error_within(hyena::test::relative_l2_error(y, inner), 3 * model, p + "inner_fir_out");
+    const auto inner_fir = d.stages.read<double>(p + "inner_fir_out", {B, D, L});
+    hyena::test::expect_error_within(hyena::test::relative_l2_error(y, inner_fir), 3 * model, p + "inner_fir_out");
   }
 }
 
-TYPED_TEST(ReferenceStripedHyena2Filters, HcsShortExplicitFilter) {
+TYPED_TEST(ReferenceStripedHyena2, HcsShortExplicitFilter) {
   using T = TypeParam;
   const dump d;
   const hyena::grouped_fir<T> hcs(D, 2, 7, d.params.read<T>("blocks.0.filter.h", {2, 1, 7}),
@@ -117,7 +163,7 @@ TYPED_TEST(ReferenceStripedHyena2Filters, HcsShortExplicitFilter) {
                  gated_error(std::sqrt(2.0 * 7.0) * unit_roundoff<float>()));
 }
 
-TYPED_TEST(ReferenceStripedHyena2Filters, HcmMediumExplicitFilterWithSkip) {
+TYPED_TEST(ReferenceStripedHyena2, HcmMediumExplicitFilterWithSkip) {
   using T = TypeParam;
   const dump d;
   const hyena::grouped_fir<T> hcm(D, 2, 128, d.params.read<T>("blocks.1.filter.h", {2, 1, 128}),
@@ -126,7 +172,7 @@ TYPED_TEST(ReferenceStripedHyena2Filters, HcmMediumExplicitFilterWithSkip) {
                  gated_error(fft_filter_error()));
 }
 
-TYPED_TEST(ReferenceStripedHyena2Filters, HclModalFilterResponse) {
+TYPED_TEST(ReferenceStripedHyena2, HclModalFilterResponse) {
   using T = TypeParam;
   const dump d;
   const auto lp = d.params.read<T>("blocks.2.filter.log_poles", {D, 16, 1});
@@ -150,7 +196,7 @@ TYPED_TEST(ReferenceStripedHyena2Filters, HclModalFilterResponse) {
   EXPECT_EQ(bad, 0);
 }
 
-TYPED_TEST(ReferenceStripedHyena2Filters, HclModalFilterWithSkip) {
+TYPED_TEST(ReferenceStripedHyena2, HclModalFilterWithSkip) {
   using T = TypeParam;
   const dump d;
   const hyena::modal_filter<T> hcl(D, 16, d.params.read<T>("blocks.2.filter.log_poles", {D, 16, 1}),
