@@ -4,13 +4,15 @@
 // and the final norm (SPEC.md 2), the 3-tap featurizer of every Hyena block,
 // then each block's inner filter and gate (SPEC.md 3.1-3.5). Blocks: 0 hcs
 // (7 taps, 2 groups), 1 hcm (128 taps, 2 groups, D skip), 2 hcl (modal,
-// 16 modes, D skip), 3 attention (not yet here).
+// 16 modes, D skip), 3 attention (not yet here). Then each whole Hyena
+// block (sh2_hyena_block) from its dumped input, every stage it traces.
 #include <hyena/conv/fft_conv.hpp>
 #include <hyena/conv/grouped_fir.hpp>
 #include <hyena/filter/modal_filter.hpp>
 #include <hyena/io/safetensors_reader.hpp>
 #include <hyena/model/gated_mlp.hpp>
 #include <hyena/model/rms_norm.hpp>
+#include <hyena/model/striped_hyena_block.hpp>
 
 #include <gtest/gtest.h>
 
@@ -205,6 +207,102 @@ TYPED_TEST(ReferenceStripedHyena2, HclModalFilterWithSkip) {
   const auto bank = hcl.prepare(L);
   check_gated<T>(d, 2, [&](const std::vector<T>& w, std::vector<T>& y) { hyena::causal_conv(bank, B, w, y); },
                  gated_error(fft_filter_error()));
+}
+
+// Block `block`'s weights from the dump's state_dict keys.
+template <class T>
+hyena::sh2_hyena_block_weights<T> load_block(const dump& d, int block, hyena::sh2_filter_kind kind) {
+  const std::string p = "blocks." + std::to_string(block) + ".";
+  hyena::sh2_hyena_block_weights<T> w;
+  w.d_model = D;
+  w.kind = kind;
+  w.pre_norm_scale = d.params.read<T>(p + "pre_norm.scale", {D});
+  w.post_norm_scale = d.params.read<T>(p + "post_norm.scale", {D});
+  w.projections = d.params.read<T>(p + "projections.weight", {3 * D, D});
+  w.short_filter = d.params.read<T>(p + "filter.short_filter_weight", {3 * D, 1, 3});
+  w.out_weight = d.params.read<T>(p + "out_filter_dense.weight", {D, D});
+  w.out_bias = d.params.read<T>(p + "out_filter_dense.bias", {D});
+  if (kind == hyena::sh2_filter_kind::hcl) {
+    w.state_size = 16;
+    w.log_poles = d.params.read<T>(p + "filter.log_poles", {D, 16, 1});
+    w.residues = d.params.read<T>(p + "filter.residues", {D, 16});
+  } else {
+    w.filter_groups = 2;
+    w.filter_taps = kind == hyena::sh2_filter_kind::hcs ? 7 : 128;
+    w.filter_h = d.params.read<T>(p + "filter.h", {2, 1, w.filter_taps});
+  }
+  if (kind != hyena::sh2_filter_kind::hcs) w.filter_skip = d.params.read<T>(p + "filter.D", {D});
+  w.mlp.d_model = D, w.mlp.inner = inner, w.mlp.gelu = block == 0;
+  w.mlp.l1 = d.params.read<T>(p + "mlp.l1.weight", {inner, D});
+  w.mlp.l2 = d.params.read<T>(p + "mlp.l2.weight", {inner, D});
+  w.mlp.l3 = d.params.read<T>(p + "mlp.l3.weight", {D, inner});
+  return w;
+}
+
+// The whole block against every stage: the errors of the stages above add
+// up along the chain (each stage's input carries the earlier ones'), so each
+// traced stage is held to 3x the quadrature sum of the models up to it:
+// pre-norm, projection (u*sqrt(D/8) each side), featurizer, filter and
+// gates, out projection, post-norm, MLP.
+TYPED_TEST(ReferenceStripedHyena2, WholeHyenaBlocks) {
+  using T = TypeParam;
+  const dump d;
+  const hyena::sh2_filter_kind kinds[] = {hyena::sh2_filter_kind::hcs, hyena::sh2_filter_kind::hcm,
+                                          hyena::sh2_filter_kind::hcl};
+  const double projection = std::sqrt(2.0 * D / 8.0) * unit_roundoff<float>();
+  for (int block = 0; block < 3; ++block) {
+    const std::string p = "blocks." + std::to_string(block) + ".";
+    const hyena::sh2_hyena_block<T> layer(load_block<T>(d, block, kinds[block]));
+    const std::string input = block == 0 ? "embedding_out" : "blocks." + std::to_string(block - 1) + ".out";
+    const auto u = d.stages.read<T>(input, {B, L, D});
+    std::vector<T> out(u.size());
+    hyena::sh2_hyena_block_trace<T> trace;
+    layer.forward(B, L, u, out, &trace);
+    const double filter = block == 0 ? std::sqrt(2.0 * 7.0) * unit_roundoff<float>() : fft_filter_error();
+    double sum = 0;
+    auto check = [&](const std::vector<T>& got, const std::string& stage, double model) {
+      sum += model * model;
+      hyena::test::expect_error_within(
+          hyena::test::relative_l2_error(got, d.stages.read<double>(p + stage, {B, L, stage == "projections_out" ? 3 * D : D})),
+          3 * std::sqrt(sum), p + stage + " (whole block)");
+    };
+    check(trace.pre_norm_out, "pre_norm_out", rms_norm_error());
+    check(trace.projections_out, "projections_out", projection);
+    check(trace.filter_out, "filter_out", gated_error(std::sqrt(featurizer_error() * featurizer_error() + filter * filter)));
+    check(trace.mixer_out, "mixer_out", projection);
+    check(trace.post_norm_in, "post_norm_in", 0);
+    check(trace.mlp_out, "mlp_out", std::sqrt(rms_norm_error() * rms_norm_error() + mlp_error() * mlp_error()));
+    check(out, "out", 0);
+  }
+}
+
+// Causality, odd lengths and L = 1: the block on the first L' positions of
+// the dumped input gives the first L' positions of the dumped output.
+TYPED_TEST(ReferenceStripedHyena2, HyenaBlockPrefixes) {
+  using T = TypeParam;
+  const dump d;
+  const hyena::sh2_filter_kind kinds[] = {hyena::sh2_filter_kind::hcs, hyena::sh2_filter_kind::hcm,
+                                          hyena::sh2_filter_kind::hcl};
+  for (int block = 0; block < 3; ++block) {
+    const hyena::sh2_hyena_block<T> layer(load_block<T>(d, block, kinds[block]));
+    const std::string input = block == 0 ? "embedding_out" : "blocks." + std::to_string(block - 1) + ".out";
+    const auto u = d.stages.read<T>(input, {B, L, D});
+    const auto expected = d.stages.read<double>("blocks." + std::to_string(block) + ".out", {B, L, D});
+    for (index_t prefix : {1, 2, 7, 97, 128, 129}) {
+      std::vector<T> up(B * prefix * D), out(B * prefix * D);
+      std::vector<double> ep(B * prefix * D);
+      for (index_t b = 0; b < B; ++b)
+        for (index_t k = 0; k < prefix * D; ++k) {
+          up[b * prefix * D + k] = u[b * L * D + k];
+          ep[b * prefix * D + k] = expected[b * L * D + k];
+        }
+      layer.forward(B, prefix, up, out);
+      // The whole block's tolerance for `out` above (1.9e-6 at most); the
+      // residual stream dominates the output, so this is loose for it.
+      hyena::test::expect_error_within(hyena::test::relative_l2_error(out, ep), 2e-6,
+                                       "block " + std::to_string(block) + " prefix " + std::to_string(prefix));
+    }
+  }
 }
 
 }  // namespace

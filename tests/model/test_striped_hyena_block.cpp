@@ -1,0 +1,95 @@
+// The StripedHyena 2 Hyena block's contract beyond the reference dump
+// (tests/integration/test_reference_stripedhyena2.cpp checks its numbers):
+// batch rows are independent, results do not depend on the thread count,
+// bad weights and spans are refused with a message naming them.
+#include <hyena/model/striped_hyena_block.hpp>
+
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <string>
+#include <vector>
+
+#include "support/expect_error.hpp"
+#include "support/numerics.hpp"
+
+namespace {
+
+using hyena::index_t;
+using hyena::sh2_filter_kind;
+
+hyena::sh2_hyena_block_weights<float> random_block(index_t D, sh2_filter_kind kind, std::uint32_t seed) {
+  using hyena::test::random_vector;
+  hyena::sh2_hyena_block_weights<float> w;
+  w.d_model = D, w.kind = kind;
+  w.pre_norm_scale = random_vector<float>(D, seed++);
+  w.post_norm_scale = random_vector<float>(D, seed++);
+  w.projections = random_vector<float>(3 * D * D, seed++, 0.3);
+  w.short_filter = random_vector<float>(3 * D * 3, seed++);
+  w.out_weight = random_vector<float>(D * D, seed++, 0.3);
+  w.out_bias = random_vector<float>(D, seed++);
+  if (kind == sh2_filter_kind::hcl) {
+    w.state_size = 4;
+    w.log_poles = random_vector<float>(D * 4, seed++);
+    for (auto& lp : w.log_poles) lp = -0.01f - std::fabs(lp);
+    w.residues = random_vector<float>(D * 4, seed++);
+  } else {
+    w.filter_groups = 2, w.filter_taps = kind == sh2_filter_kind::hcs ? 7 : 20;
+    w.filter_h = random_vector<float>(2 * w.filter_taps, seed++, 0.3);
+  }
+  if (kind != sh2_filter_kind::hcs) w.filter_skip = random_vector<float>(D, seed++);
+  w.mlp.d_model = D, w.mlp.inner = 24, w.mlp.gelu = true;
+  w.mlp.l1 = random_vector<float>(24 * D, seed++, 0.3);
+  w.mlp.l2 = random_vector<float>(24 * D, seed++, 0.3);
+  w.mlp.l3 = random_vector<float>(D * 24, seed++, 0.3);
+  return w;
+}
+
+TEST(StripedHyenaBlock, BatchRowsAreIndependentAndThreadsDoNotMatter) {
+  const index_t D = 8, L = 37;
+  for (auto kind : {sh2_filter_kind::hcs, sh2_filter_kind::hcm, sh2_filter_kind::hcl}) {
+    const hyena::sh2_hyena_block<float> block(random_block(D, kind, 10));
+    const auto u = hyena::test::random_vector<float>(3 * L * D, 20);
+    std::vector<float> all(u.size()), two(u.size()), one(L * D);
+    block.forward(3, L, u, all, nullptr, hyena::execution_context(1));
+    block.forward(3, L, u, two, nullptr, hyena::execution_context(2));
+    EXPECT_EQ(all, two) << hyena::sh2_filter_kind_name(kind);
+    // One sequence alone gives its row of the batch, to rounding: a GEMM
+    // (a BLAS especially) may pick other kernels for another row count. A
+    // row mixed with its neighbours would be off by O(1).
+    for (index_t b = 0; b < 3; ++b) {
+      block.forward(1, L, std::vector<float>(u.begin() + b * L * D, u.begin() + (b + 1) * L * D), one);
+      hyena::test::expect_error_within(
+          hyena::test::relative_l2_error(one, std::vector<float>(all.begin() + b * L * D, all.begin() + (b + 1) * L * D)),
+          16 * hyena::test::unit_roundoff<float>(),
+          std::string(hyena::sh2_filter_kind_name(kind)) + " row " + std::to_string(b));
+    }
+  }
+}
+
+TEST(StripedHyenaBlock, RejectsBadInput) {
+  using hyena::test::expect_invalid;
+  auto w = random_block(8, sh2_filter_kind::hcm, 1);
+  w.projections.pop_back();
+  expect_invalid([&] { hyena::sh2_hyena_block<float>{w}; }, {"projections", "[3*d_model][d_model]"});
+  w = random_block(8, sh2_filter_kind::hcm, 1);
+  w.filter_skip.clear();
+  expect_invalid([&] { hyena::sh2_hyena_block<float>{w}; }, {"filter_skip"});
+  w = random_block(8, sh2_filter_kind::hcs, 1);
+  w.filter_groups = 3, w.filter_h.resize(3 * 7);
+  expect_invalid([&] { hyena::sh2_hyena_block<float>{w}; }, {"3 filter groups do not divide 8 channels"});
+  w = random_block(8, sh2_filter_kind::hcl, 1);
+  w.residues[2] = std::nanf("");
+  expect_invalid([&] { hyena::sh2_hyena_block<float>{w}; }, {"residues[2]", "not finite"});
+  w = random_block(8, sh2_filter_kind::hcl, 1);
+  w.mlp.d_model = 4;
+  expect_invalid([&] { hyena::sh2_hyena_block<float>{w}; }, {"mlp.d_model"});
+
+  const hyena::sh2_hyena_block<float> block(random_block(8, sh2_filter_kind::hcs, 1));
+  std::vector<float> u(2 * 5 * 8), out(2 * 5 * 8), short_out(3);
+  expect_invalid([&] { block.forward(2, 4, u, out); }, {"u", "batch*length*d_model"});
+  expect_invalid([&] { block.forward(0, 5, u, out); }, {"batch", ">= 1"});
+  expect_invalid([&] { block.forward(2, 5, u, short_out); }, {"out"});
+}
+
+}  // namespace
