@@ -1,4 +1,4 @@
-// hyena/model.hpp: language-model pieces: LayerNorm, GELU, feed-forward, RMSNorm, Linear, the gated MLP and the Hyena blocks of StripedHyena 2, the Hyena LM, tokenizer, scoring, sampling, and their gradients with the cross-entropy loss.
+// hyena/model.hpp: language-model pieces: LayerNorm, GELU, feed-forward, RMSNorm, Linear, the gated MLP, the Hyena and attention blocks and the model of StripedHyena 2, the Hyena LM, tokenizer, scoring, sampling, and their gradients with the cross-entropy loss.
 #pragma once
 
 #include "model/cross_entropy.hpp"
@@ -14,5 +14,7 @@
 #include "model/rms_norm.hpp"
 #include "model/sampling.hpp"
 #include "model/scoring.hpp"
+#include "model/striped_attention_block.hpp"
 #include "model/striped_hyena_block.hpp"
+#include "model/striped_hyena_model.hpp"
 #include "model/tokenizer.hpp"

@@ -4,15 +4,19 @@
 // and the final norm (SPEC.md 2), the 3-tap featurizer of every Hyena block,
 // then each block's inner filter and gate (SPEC.md 3.1-3.5). Blocks: 0 hcs
 // (7 taps, 2 groups), 1 hcm (128 taps, 2 groups, D skip), 2 hcl (modal,
-// 16 modes, D skip), 3 attention (not yet here). Then each whole Hyena
-// block (sh2_hyena_block) from its dumped input, every stage it traces.
+// 16 modes, D skip), 3 attention (4 heads, 2 kv heads, head_dim 8). Then
+// each whole block (sh2_hyena_block, sh2_attention_block) from its dumped
+// input, every stage it traces, and the whole model (sh2_model) from the
+// token ids to the logits.
 #include <hyena/conv/fft_conv.hpp>
 #include <hyena/conv/grouped_fir.hpp>
 #include <hyena/filter/modal_filter.hpp>
 #include <hyena/io/safetensors_reader.hpp>
 #include <hyena/model/gated_mlp.hpp>
 #include <hyena/model/rms_norm.hpp>
+#include <hyena/model/striped_attention_block.hpp>
 #include <hyena/model/striped_hyena_block.hpp>
+#include <hyena/model/striped_hyena_model.hpp>
 
 #include <gtest/gtest.h>
 
@@ -303,6 +307,82 @@ TYPED_TEST(ReferenceStripedHyena2, HyenaBlockPrefixes) {
                                        "block " + std::to_string(block) + " prefix " + std::to_string(prefix));
     }
   }
+}
+
+template <class T>
+hyena::sh2_attention_block_weights<T> load_attention_block(const dump& d, int block) {
+  const std::string p = "blocks." + std::to_string(block) + ".";
+  hyena::sh2_attention_block_weights<T> w;
+  w.d_model = D, w.heads = 4, w.kv_heads = 2;
+  w.pre_norm_scale = d.params.read<T>(p + "pre_norm.scale", {D});
+  w.post_norm_scale = d.params.read<T>(p + "post_norm.scale", {D});
+  w.qkv = d.params.read<T>(p + "inner_mha_cls.Wqkv.weight", {64, D});
+  w.out_weight = d.params.read<T>(p + "inner_mha_cls.out_proj.weight", {D, D});
+  w.out_bias = d.params.read<T>(p + "inner_mha_cls.out_proj.bias", {D});
+  w.inv_freq = d.params.read<float>(p + "inner_mha_cls.rotary_emb.inv_freq", {4});
+  w.mlp.d_model = D, w.mlp.inner = inner, w.mlp.gelu = block == 0;
+  w.mlp.l1 = d.params.read<T>(p + "mlp.l1.weight", {inner, D});
+  w.mlp.l2 = d.params.read<T>(p + "mlp.l2.weight", {inner, D});
+  w.mlp.l3 = d.params.read<T>(p + "mlp.l3.weight", {D, inner});
+  return w;
+}
+
+// The attention block against every stage, with the chained models of
+// WholeHyenaBlocks: the rotary adds its product and the cos/sin roundings
+// (2u); the softmax and the weighted sum of up to L values add the dump's
+// float rounding of an L-term sum (u*sqrt(L/8), as a projection's).
+TYPED_TEST(ReferenceStripedHyena2, WholeAttentionBlock) {
+  using T = TypeParam;
+  const dump d;
+  const hyena::sh2_attention_block<T> layer(load_attention_block<T>(d, 3));
+  const auto u = d.stages.read<T>("blocks.2.out", {B, L, D});
+  std::vector<T> out(u.size());
+  hyena::sh2_attention_block_trace<T> trace;
+  layer.forward(B, L, u, out, &trace);
+  const double projection = std::sqrt(2.0 * D / 8.0) * unit_roundoff<float>();
+  double sum = rms_norm_error() * rms_norm_error();
+  auto check = [&](const std::vector<T>& got, const std::string& stage, std::vector<index_t> shape, double model) {
+    sum += model * model;
+    hyena::test::expect_error_within(
+        hyena::test::relative_l2_error(got, d.stages.read<double>("blocks.3." + stage, shape)), 3 * std::sqrt(sum),
+        "blocks.3." + stage + " (whole block)");
+  };
+  check(trace.qkv_proj_out, "qkv_proj_out", {B, L, 64}, projection);
+  check(trace.v, "attn_v", {B, L, 2, 8}, 0);
+  check(trace.k_rot, "attn_k_rot", {B, L, 2, 8}, 2 * unit_roundoff<float>());
+  check(trace.q_rot, "attn_q_rot", {B, L, 4, 8}, 0);
+  check(trace.context, "attn_context", {B, L, 4, 8}, std::sqrt(2.0 * L / 8.0) * unit_roundoff<float>());
+  check(trace.mixer_out, "mixer_out", {B, L, D}, projection);
+  check(trace.post_norm_in, "post_norm_in", {B, L, D}, 0);
+  check(trace.mlp_out, "mlp_out", {B, L, D}, std::sqrt(rms_norm_error() * rms_norm_error() + mlp_error() * mlp_error()));
+  check(out, "out", {B, L, D}, 0);
+}
+
+// The whole model, ids to logits, against the float32 run's logits: the
+// issue's target, 1e-4 of max|logits|, and the float64 run's.
+TYPED_TEST(ReferenceStripedHyena2, WholeModelLogits) {
+  using T = TypeParam;
+  const dump d;
+  const auto io = hyena::safetensors_file::load((case_dir() / "io.safetensors").string());
+  hyena::sh2_model_weights<T> w;
+  w.vocab_size = 512, w.d_model = D;
+  w.embedding = d.params.read<T>("embedding_layer.weight", {512, D});
+  w.final_norm_scale = d.params.read<T>("norm.scale", {D});
+  w.blocks.emplace_back(load_block<T>(d, 0, hyena::sh2_filter_kind::hcs));
+  w.blocks.emplace_back(load_block<T>(d, 1, hyena::sh2_filter_kind::hcm));
+  w.blocks.emplace_back(load_block<T>(d, 2, hyena::sh2_filter_kind::hcl));
+  w.blocks.emplace_back(load_attention_block<T>(d, 3));
+  const hyena::sh2_model<T> model(std::move(w));
+  const auto ids = io.read<std::int64_t>("input_ids", {B, L});
+  std::vector<T> logits(B * L * 512), hidden(B * L * D);
+  model.forward(B, L, ids, logits, hidden);
+  // Four blocks, each within ~2e-6 (the whole-block tolerances above), in a chain.
+  hyena::test::expect_error_within(
+      hyena::test::relative_l2_error(hidden, d.stages.read<double>("final_norm_out", {B, L, D})), 1e-5,
+      "final_norm_out (whole model)");
+  for (const char* name : {"logits", "logits_f64"})
+    hyena::test::expect_error_within(hyena::test::relative_max_error(logits, io.read<double>(name, {B, L, 512})), 1e-4,
+                                     std::string(name) + " (whole model, max-relative)");
 }
 
 }  // namespace

@@ -1,8 +1,9 @@
-// The StripedHyena 2 Hyena block's contract beyond the reference dump
+// The StripedHyena 2 Hyena block's and model's contract beyond the reference dump
 // (tests/integration/test_reference_stripedhyena2.cpp checks its numbers):
 // batch rows are independent, results do not depend on the thread count,
 // bad weights and spans are refused with a message naming them.
 #include <hyena/model/striped_hyena_block.hpp>
+#include <hyena/model/striped_hyena_model.hpp>
 
 #include <gtest/gtest.h>
 
@@ -90,6 +91,36 @@ TEST(StripedHyenaBlock, RejectsBadInput) {
   expect_invalid([&] { block.forward(2, 4, u, out); }, {"u", "batch*length*d_model"});
   expect_invalid([&] { block.forward(0, 5, u, out); }, {"batch", ">= 1"});
   expect_invalid([&] { block.forward(2, 5, u, short_out); }, {"out"});
+}
+
+TEST(StripedHyenaModel, RejectsBadInput) {
+  using hyena::test::expect_invalid;
+  hyena::sh2_model_weights<float> w;
+  w.vocab_size = 16, w.d_model = 8;
+  w.embedding = hyena::test::random_vector<float>(16 * 8, 1);
+  w.final_norm_scale = std::vector<float>(8, 1.0f);
+  w.blocks.emplace_back(random_block(8, sh2_filter_kind::hcl, 2));
+  auto wide = random_block(12, sh2_filter_kind::hcs, 3);
+  auto bad = w;
+  bad.blocks.emplace_back(wide);
+  expect_invalid([&] { hyena::sh2_model<float>{bad}; }, {"block 1 has d_model 12, the model 8"});
+  bad = w;
+  bad.blocks.emplace_back(random_block(8, sh2_filter_kind::hcm, 4));
+  std::get<hyena::sh2_hyena_block_weights<float>>(bad.blocks[1]).out_bias.pop_back();
+  expect_invalid([&] { hyena::sh2_model<float>{bad}; }, {"block 1", "out_bias"});
+  bad = w;
+  bad.embedding.pop_back();
+  expect_invalid([&] { hyena::sh2_model<float>{bad}; }, {"embedding", "[vocab_size][d_model]"});
+
+  const hyena::sh2_model<float> model(w);
+  const std::vector<std::int64_t> ids = {0, 5, 15, 16}, negative = {0, -1, 2, 3};
+  std::vector<float> logits(4 * 16);
+  expect_invalid([&] { model.forward(1, 4, ids, logits); }, {"ids[3] = 16", "[0, 16)"});
+  expect_invalid([&] { model.forward(2, 2, negative, logits); }, {"ids[1] = -1"});
+  expect_invalid([&] { model.forward(1, 3, ids, logits); }, {"ids", "batch*length"});
+  const std::vector<std::int64_t> fine = {0, 5, 15, 1};
+  model.forward(2, 2, fine, logits);
+  for (float x : logits) EXPECT_TRUE(std::isfinite(x));
 }
 
 }  // namespace
