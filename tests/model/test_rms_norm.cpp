@@ -57,9 +57,11 @@ TEST(RmsNorm, MatchesTheFormulaDouble) { check_naive<double>(); }
 
 TEST(RmsNorm, AZeroRowStaysZero) {
   const std::vector<float> x(4, 0.0f), scale(4, 1.0f);
-  std::vector<float> y(4, 1.0f);
-  hyena::rms_norm<float>(1, 4, x, scale, 1e-6, y);
-  EXPECT_EQ(y, x);
+  for (double eps : {1e-6, 0.0}) {  // eps = 0: the limit, not 0/0
+    std::vector<float> y(4, 1.0f);
+    hyena::rms_norm<float>(1, 4, x, scale, eps, y);
+    EXPECT_EQ(y, x) << eps;
+  }
 }
 
 TEST(RmsNorm, RejectsBadInput) {

@@ -18,6 +18,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 #include <vector>
 
 #include "../conv/fft_conv.hpp"
@@ -68,7 +69,10 @@ class modal_state {
 };
 
 /// The modal filter bank above, with optional skips D. Immutable; every
-/// method is const and safe to call from many threads.
+/// method is const and safe to call from many threads. Growing modes
+/// (log_pole > 0) are accepted, as the reference accepts them: response()
+/// and prepare() throw once h overflows T; the decoder's double state
+/// reaches Inf only after ~709 / log_pole samples.
 template <class T>
 class modal_filter {
   static_assert(detail::is_real_v<T>, "hyena::modal_filter<T> needs T = float or double");
@@ -108,11 +112,16 @@ class modal_filter {
   /// rows[(c1-c0)][length] = h[c0..c1)[0..length), summed in double and
   /// rounded once. p^t comes from exp(t log p) every `restart` samples and
   /// by multiplication in between: its relative error stays below
-  /// (|t log p| + restart) double roundings (exp of a rounded argument, then
-  /// the products). For decaying modes the first part grows as the term
-  /// shrinks like e^-|t log p|, so each term's absolute error stays below
-  /// ~1e-14 of |R|.
+  /// (|t log p| + 2 restart + 2) double roundings (exp of a rounded
+  /// argument; then per product its rounding and p's own). For decaying
+  /// modes the first part grows as the term shrinks like e^-|t log p|, so
+  /// each term's absolute error stays below ~3e-14 of |R|. Throws
+  /// std::invalid_argument if c0 > c1 or c1 > channels(), or if h
+  /// overflows T (growing modes, log_pole > 0, at long lengths).
   void response(index_t c0, index_t c1, index_t length, T* rows) const {
+    if (c0 > c1 || c1 > channels_)
+      detail::throw_invalid("hyena::modal_filter::response: channels [", c0, ", ", c1, ") are not within [0, ",
+                            channels_, ")");
     constexpr index_t restart = 64;
     std::vector<double> acc(length);
     for (index_t c = c0; c < c1; ++c) {
@@ -126,7 +135,14 @@ class modal_filter {
           for (index_t t = t0; t < t1; ++t, power *= p) acc[t] += r * power;
         }
       }
-      for (index_t t = 0; t < length; ++t) rows[(c - c0) * length + t] = T(acc[t]);
+      for (index_t t = 0; t < length; ++t) {
+        // Checked before converting: a double beyond T's range converted to
+        // T is undefined behaviour, not Inf.
+        if (!(std::fabs(acc[t]) <= double(std::numeric_limits<T>::max())))
+          detail::throw_invalid("hyena::modal_filter::response: h[", c, "][", t, "] = ", acc[t], " overflows ",
+                                sizeof(T) == 4 ? "float" : "double", " (a growing mode: log_pole > 0)");
+        rows[(c - c0) * length + t] = T(acc[t]);
+      }
     }
   }
 

@@ -39,7 +39,9 @@ void rms_norm(index_t rows, index_t width, span_arg<const T> x, span_arg<const T
       T* yr = y.data() + r * width;
       double squares = 0;
       for (index_t i = 0; i < width; ++i) squares += double(xr[i]) * double(xr[i]);
-      const double inverse = 1.0 / (std::sqrt(squares / double(width)) + eps);
+      // An all-zero row with eps = 0 stays zero (its limit), not 0/0.
+      const double root = std::sqrt(squares / double(width)) + eps;
+      const double inverse = root > 0 ? 1.0 / root : 0.0;
       for (index_t i = 0; i < width; ++i) yr[i] = T(double(scale[i]) * (double(xr[i]) * inverse));
     }
   });

@@ -120,7 +120,7 @@ class sh2_attention_block {
   /// out = block(u) for u, out [batch][length][d_model] (out must not
   /// overlap u). Time O(B L D (Dh (H + 2 Hkv) + D + 3 inner)) for the GEMMs
   /// plus O(B H L^2 Dh) for the attention, whose memory stays O(tile^2)
-  /// (tiled_attention). With `trace`, every stage is copied into it. Throws
+  /// (tiled_attention). With `trace`, the stages it names are copied into it. Throws
   /// std::invalid_argument on zero sizes or mismatched spans.
   void forward(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out,
                sh2_attention_block_trace<T>* trace = nullptr, const execution_context& exec = {}) const {
@@ -183,7 +183,7 @@ class sh2_attention_block {
     for (index_t i = 0; i < n; ++i) h[i] = u[i] + mixer[i];
     std::vector<T>& post = a;
     rms_norm<T>(rows, D, h, w_.post_norm_scale, w_.eps, post, exec);
-    std::vector<T> hidden(rows * 2 * w_.mlp.inner);
+    std::vector<T> hidden(detail::checked_mul(rows, 2 * w_.mlp.inner, "rows*2*inner"));
     gated_mlp<T>(w_.mlp, rows, post, hidden, out, exec);
     if (trace != nullptr) {
       trace->mixer_out = mixer;

@@ -87,6 +87,15 @@ struct sh2_hyena_block_weights {
     need(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
     need(out_bias, D, "out_bias", "[d_model]");
     if (kind != sh2_filter_kind::hcs) need(filter_skip, D, "filter_skip", "[d_model]");
+    // vortex picks the convolution from the filter's length (SPEC.md 3.3-3.4):
+    // under 128 taps conv1d order without skip, from 128 on a true
+    // convolution with D. A kind that disagrees would silently differ.
+    if (kind == sh2_filter_kind::hcs && (filter_taps >= 128 || !filter_skip.empty()))
+      detail::throw_invalid("hyena::", owner, ": an hcs filter has fewer than 128 taps and no skip (got ", filter_taps,
+                            " taps, ", filter_skip.size(), " skips): vortex convolves longer ones as hcm");
+    if (kind == sh2_filter_kind::hcm && filter_taps < 128)
+      detail::throw_invalid("hyena::", owner, ": an hcm filter has at least 128 taps (got ", filter_taps,
+                            "): vortex convolves shorter ones as hcs, in the other tap order and without D");
     if (mlp.d_model != D)
       detail::throw_invalid("hyena::", owner, ": mlp.d_model is ", mlp.d_model, ", the block's d_model ", D);
     mlp.validate();
@@ -133,7 +142,7 @@ class sh2_hyena_block {
   /// out = block(u) for u, out [batch][length][d_model] (out must not
   /// overlap u). Time O(B L D (3D + D + 3 inner)) for the GEMMs plus the
   /// filter: O(B D L K) for hcs / hcm, O(B D L log L + D S L) for hcl. With
-  /// `trace`, every stage is copied into it. Throws std::invalid_argument on
+  /// `trace`, the stages it names are copied into it. Throws std::invalid_argument on
   /// zero sizes or mismatched spans.
   void forward(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out,
                sh2_hyena_block_trace<T>* trace = nullptr, const execution_context& exec = {}) const {
@@ -144,7 +153,8 @@ class sh2_hyena_block {
     detail::require_size(u.size(), n, "sh2_hyena_block::forward", "u", "batch*length*d_model = ", B, "*", L, "*", D);
     detail::require_size(out.size(), n, "sh2_hyena_block::forward", "out", "batch*length*d_model = ", B, "*", L,
                          "*", D);
-    std::vector<T> a(n), z(3 * n), zc(3 * n), wv(n), f(n);
+    const index_t streams = detail::checked_mul(3, n, "3*batch*length*d_model");
+    std::vector<T> a(n), z(streams), zc(streams), wv(n), f(n);
     rms_norm<T>(rows, D, u, w_.pre_norm_scale, w_.eps, a, exec);
     if (trace != nullptr) trace->pre_norm_out = a;
     linear<T>(w_.projections, {}, 3 * D, D, rows, a, z, exec);
@@ -185,7 +195,7 @@ class sh2_hyena_block {
     }
     std::vector<T>& post = a;
     rms_norm<T>(rows, D, h, w_.post_norm_scale, w_.eps, post, exec);
-    std::vector<T> hidden(rows * 2 * w_.mlp.inner);
+    std::vector<T> hidden(detail::checked_mul(rows, 2 * w_.mlp.inner, "rows*2*inner"));
     gated_mlp<T>(w_.mlp, rows, post, hidden, out, exec);
     if (trace != nullptr) trace->mlp_out.assign(out.begin(), out.end());
     for (index_t k = 0; k < n; ++k) out[k] += h[k];

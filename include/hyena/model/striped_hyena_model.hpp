@@ -92,16 +92,17 @@ class sh2_model {
     detail::require_positive(batch, "sh2_model::forward", "batch");
     detail::require_positive(length, "sh2_model::forward", "length");
     const index_t rows = detail::checked_mul(batch, length, "batch*length"), D = d_model_;
+    const index_t n = detail::checked_mul(rows, D, "batch*length*d_model");
     detail::require_size(ids.size(), rows, "sh2_model::forward", "ids", "batch*length = ", batch, "*", length);
     detail::require_size(logits.size(), detail::checked_mul(rows, vocab_, "rows*vocab"), "sh2_model::forward",
                          "logits", "batch*length*vocab = ", batch, "*", length, "*", vocab_);
     if (!hidden.empty())
-      detail::require_size(hidden.size(), rows * D, "sh2_model::forward", "hidden", "batch*length*d_model = ", batch,
+      detail::require_size(hidden.size(), n, "sh2_model::forward", "hidden", "batch*length*d_model = ", batch,
                            "*", length, "*", D);
     for (index_t r = 0; r < rows; ++r)
       if (ids[r] < 0 || ids[r] >= std::int64_t(vocab_))
         detail::throw_invalid("hyena::sh2_model::forward: ids[", r, "] = ", ids[r], " is outside [0, ", vocab_, ")");
-    std::vector<T> x(rows * D), next(rows * D);
+    std::vector<T> x(n), next(n);
     for (index_t r = 0; r < rows; ++r)
       std::copy(embedding_.begin() + ids[r] * D, embedding_.begin() + (ids[r] + 1) * D, x.begin() + r * D);
     for (const auto& block : blocks_) {
