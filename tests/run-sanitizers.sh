@@ -9,8 +9,10 @@
 # instrumented templates much faster (test_hyena_lm_backward.cpp with
 # ASan+UBSan at -O1: 107 s against GCC's 164-186 s, every check on in both;
 # the whole build 2200 CPU-s against 3500), which CI's time budget needs.
-# The Python module is the exception (GCC, below). Ninja: it builds the
-# targets named with --target side by side (Make builds one after another).
+# The Python module is built and tested in the same build, with clang's
+# shared ASan runtime preloaded into the interpreter (python/CMakeLists.txt).
+# Ninja: it builds the targets named with --target side by side (Make builds
+# one after another).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash cmake/install-debian-deps.sh clang libclang-rt-14-dev ninja-build
@@ -28,25 +30,10 @@ export ASAN_OPTIONS=halt_on_error=1:detect_leaks=1:abort_on_error=1 UBSAN_OPTION
 asan=build/sanitize-address
 CC=clang CXX=clang++ cmake -S . -B "$asan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" \
       -DHYENA_SANITIZE=address,undefined -DHYENA_BLAS=eigen \
-      -DCMAKE_CXX_STANDARD=20 -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF -DHYENA_PYTHON=OFF
+      -DCMAKE_CXX_STANDARD=20 -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF \
+      -DHYENA_PYTHON=ON -DPython3_EXECUTABLE=/usr/bin/python3
 cmake --build "$asan" -j"$jobs"
 ctest --test-dir "$asan" --output-on-failure -j"$jobs" -E '^packaging_'
-
-# The Python module's tests, with the ASan runtime preloaded into the
-# interpreter (python/CMakeLists.txt), on a GCC build of the module: clang 14
-# leaves the virtual functions of some std::shared_ptr control blocks
-# undefined in the module (at -O0 and -O1 alike), so it does not import. The
-# module is built at -O0 under the sanitizers (python/CMakeLists.txt); the two
-# tools its tests compare against are the clang build's above (building them
-# again here took CI ~150 s).
-asan_python=build/sanitize-address-python
-CC=gcc CXX=g++ cmake -S . -B "$asan_python" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="-O0 -fno-omit-frame-pointer" \
-      -DHYENA_SANITIZE=address,undefined -DHYENA_BLAS=eigen \
-      -DCMAKE_CXX_STANDARD=20 -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF \
-      -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_PYTHON_TEST_TOOLS_DIR="$PWD/$asan/examples" \
-      -DHYENA_PYTHON=ON -DPython3_EXECUTABLE=/usr/bin/python3
-cmake --build "$asan_python" -j"$jobs" --target hyena_python
-ctest --test-dir "$asan_python" --output-on-failure -j"$jobs" -R '^python_'
 
 tsan=build/sanitize-thread
 CC=gcc CXX=g++ cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=thread -DHYENA_BLAS=eigen \

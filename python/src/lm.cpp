@@ -157,7 +157,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
 
   py::object logits(py::handle ids_obj, py::handle out_obj) const {
     const id_batch ids = ids_from(ids_obj);
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       py::array out = output<T>(out_obj, shape_for(ids, b.model.padded_vocab_size()), {&ids.ids});
       run(b, ids, nullptr, &out);
@@ -167,7 +167,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
 
   py::object hidden(py::handle ids_obj, py::handle out_obj) const {
     const id_batch ids = ids_from(ids_obj);
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       py::array out = output<T>(out_obj, shape_for(ids, b.model.d_model()), {&ids.ids});
       run(b, ids, &out, nullptr);
@@ -177,7 +177,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
 
   py::object embed(py::handle ids_obj) const {
     const id_batch ids = ids_from(ids_obj);
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const index_t D = b.model.d_model();
       py::array hidden = py::array_t<T>(std::vector<py::ssize_t>{py::ssize_t(ids.batch), py::ssize_t(ids.length), py::ssize_t(D)});
@@ -195,7 +195,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
 
   py::object score(py::handle ids_obj) const {
     const id_batch ids = ids_from(ids_obj);
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const index_t V = b.model.padded_vocab_size(), L = ids.length;
       py::array logits = py::array_t<T>(std::vector<py::ssize_t>{py::ssize_t(ids.batch), py::ssize_t(L), py::ssize_t(V)});
@@ -230,7 +230,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
       const span<const std::int64_t> v = view<std::int64_t>(a);
       options.allowed_ids.assign(v.begin(), v.end());
     }
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       std::vector<std::int64_t> tokens;
       {
@@ -259,7 +259,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
   }
 
   py::object prefill(lm_state_object& s, py::handle ids_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       hyena_lm_state<T>& state = state_of<T>(s);
       const py::array ids = input<std::int64_t>(ids_obj, "ids", {state.batch(), "length"});
@@ -281,7 +281,7 @@ struct lm_object : std::enable_shared_from_this<lm_object> {
   }
 
   py::object step(lm_state_object& s, py::handle ids_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       hyena_lm_state<T>& state = state_of<T>(s);
       const py::array ids = input<std::int64_t>(ids_obj, "ids_t", {state.batch()});

@@ -95,7 +95,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
   }
 
   py::object forward(py::handle u_obj, py::handle out_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const py::array u = input<T>(u_obj, "u", {"batch", "length", b.op.d_model()});
       const index_t B = u.shape(0), L = u.shape(1);
@@ -141,7 +141,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
 
   // Stages: one batch element, channel-major streams [(N+1) D, L].
   py::object project_in(py::handle u_obj, py::handle out_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const index_t D = b.op.d_model(), S = (b.op.order() + 1) * D;
       const py::array u = input<T>(u_obj, "u_b", {"length", D});
@@ -157,7 +157,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
   }
 
   py::object short_conv(py::handle streams_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const index_t S = (b.op.order() + 1) * b.op.d_model();
       py::array streams = writable_streams<T>(streams_obj, S);
@@ -172,7 +172,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
 
   py::object mix(py::handle streams_obj, const prepared_object& prepared) const {
     if (prepared.owner.get() != this) throw_value("filters: prepared by another operator");
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const index_t D = b.op.d_model(), N = b.op.order();
       py::array streams = writable_streams<T>(streams_obj, (N + 1) * D);
@@ -192,7 +192,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
   }
 
   py::object project_out(py::handle y_obj, py::handle out_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       const index_t D = b.op.d_model();
       const py::array y = input<T>(y_obj, "y", {D, "length"});
@@ -221,7 +221,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
   }
 
   py::object prefill(state_object& s, py::handle u_obj, py::handle out_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       hyena_decoder_state<T>& state = state_of<T>(s);
       const index_t D = b.op.d_model();
@@ -240,7 +240,7 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
   }
 
   py::object step(state_object& s, py::handle u_obj, py::handle out_obj) const {
-    return visit([&](auto& b) -> py::object {
+    return visit([&](auto& b) {
       using T = typename std::decay_t<decltype(b)>::value_type;
       hyena_decoder_state<T>& state = state_of<T>(s);
       const index_t D = b.op.d_model();
