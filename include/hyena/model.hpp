@@ -13,6 +13,7 @@
 #include "model/linear.hpp"
 #include "model/rms_norm.hpp"
 #include "model/sampling.hpp"
+#include "model/striped_block_common.hpp"
 #include "model/scoring.hpp"
 #include "model/striped_attention_block.hpp"
 #include "model/striped_hyena_block.hpp"

@@ -90,6 +90,8 @@ class short_conv_state {
   index_t rows() const noexcept { return rows_; }
   index_t kernel_size() const noexcept { return kernel_size_; }
   index_t bytes() const noexcept { return tail_.size() * sizeof(T); }
+  /// [rows][K-1]: each row's last K-1 inputs, oldest first.
+  span<const T> values() const noexcept { return tail_; }
   void reset() { std::fill(tail_.begin(), tail_.end(), T(0)); }
 
   /// Row `row` has seen x[0 .. length): keep its last K-1 values (zeros

@@ -21,6 +21,7 @@
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
 #include "hyena_lm.hpp"
+#include "striped_hyena_model.hpp"
 #include "../core/span.hpp"
 
 namespace hyena {
@@ -149,6 +150,34 @@ std::vector<std::int64_t> generate(const hyena_lm<T>& model, span<const std::int
     tokens.push_back(sample_token<T>(logits, sampling, rng));
     if (k + 1 < new_tokens)
       model.step(state, span<const std::int64_t>(&tokens.back(), 1), span<T>(hidden.data(), D), logits);
+  }
+  return tokens;
+}
+
+/// generate() for a StripedHyena 2 model: the prompt by prefill, then one
+/// decoding step per new token (O(S) per channel for the modal filters, a
+/// KV cache for attention). Deterministic for a seed; throws
+/// std::invalid_argument for an empty prompt, ids outside the vocabulary or
+/// bad options.
+template <class T>
+std::vector<std::int64_t> generate(const sh2_model<T>& model, span<const std::int64_t> prompt, index_t new_tokens,
+                                   const sampling_options& options, std::uint64_t seed) {
+  detail::check_sampling_options(options, "generate");
+  if (prompt.empty()) detail::throw_invalid("hyena::generate: the prompt is empty (nothing to continue)");
+  if (new_tokens == 0) return {};
+  std::mt19937_64 rng(seed);
+  const index_t P = prompt.size(), V = model.vocab_size();
+  // The last new token is never fed back: P + new_tokens - 1 positions.
+  if (new_tokens - 1 > std::numeric_limits<index_t>::max() - P)
+    detail::throw_invalid("hyena::generate: the prompt's ", P, " tokens plus ", new_tokens, " new ones overflow");
+  auto state = model.make_state(1, P + (new_tokens - 1));
+  std::vector<T> logits(V);
+  model.prefill(state, P, prompt, logits);
+  std::vector<std::int64_t> tokens;
+  tokens.reserve(new_tokens);
+  for (index_t k = 0; k < new_tokens; ++k) {
+    tokens.push_back(sample_token<T>(logits, options, rng));
+    if (k + 1 < new_tokens) model.step(state, span<const std::int64_t>(&tokens.back(), 1), logits);
   }
   return tokens;
 }

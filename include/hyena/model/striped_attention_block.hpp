@@ -13,6 +13,7 @@
 // T is; cos and sin of them are taken in double.
 #pragma once
 
+#include <algorithm>
 #include <cmath>
 #include <string>
 #include <utility>
@@ -27,26 +28,25 @@
 #include "gated_mlp.hpp"
 #include "linear.hpp"
 #include "rms_norm.hpp"
+#include "striped_block_common.hpp"
 
 namespace hyena {
 
 /// One attention block's parameters, in vortex's runtime layouts (state_dict
 /// keys under blocks.N. in the comments).
 template <class T>
-struct sh2_attention_block_weights {
-  index_t d_model = 0;
+struct sh2_attention_block_weights : sh2_block_weights<T> {
   index_t heads = 0;     ///< H query heads; head_dim = d_model / H
   index_t kv_heads = 0;  ///< Hkv key/value heads (H / proj_groups); divides H
-  double eps = 1e-6;     ///< the RMSNorms'
-  std::vector<T> pre_norm_scale;   ///< pre_norm.scale [D]
-  std::vector<T> post_norm_scale;  ///< post_norm.scale [D]
   std::vector<T> qkv;              ///< inner_mha_cls.Wqkv.weight [Dh (H + 2 Hkv)][D]
   std::vector<T> out_weight;       ///< inner_mha_cls.out_proj.weight [D][D]
   std::vector<T> out_bias;         ///< inner_mha_cls.out_proj.bias [D]
   std::vector<float> inv_freq;     ///< inner_mha_cls.rotary_emb.inv_freq [Dh/2], float32 as stored
-  gated_mlp_weights<T> mlp;        ///< mlp.l1, l2, l3
+  /// Rotary positions are t / position_scale: 1, or 128 in the 1M-context
+  /// models (vortex's LinearlyScaledRotaryEmbedding).
+  float position_scale = 1.0f;
 
-  index_t head_dim() const noexcept { return heads == 0 ? 0 : d_model / heads; }
+  index_t head_dim() const noexcept { return heads == 0 ? 0 : this->d_model / heads; }
   /// Rows of Wqkv: Dh (H + 2 Hkv).
   index_t qkv_width() const noexcept { return head_dim() * (heads + 2 * kv_heads); }
 
@@ -56,31 +56,26 @@ struct sh2_attention_block_weights {
   /// non-finite value.
   void validate() const {
     const char* owner = "sh2_attention_block_weights";
-    detail::require_positive(d_model, owner, "d_model");
+    this->validate_norms_and_mlp(owner);
+    const index_t D = this->d_model;
     detail::require_positive(heads, owner, "heads");
     detail::require_positive(kv_heads, owner, "kv_heads");
-    if (d_model % heads != 0)
-      detail::throw_invalid("hyena::", owner, ": ", heads, " heads do not divide d_model ", d_model);
+    if (D % heads != 0) detail::throw_invalid("hyena::", owner, ": ", heads, " heads do not divide d_model ", D);
     if (heads % kv_heads != 0)
       detail::throw_invalid("hyena::", owner, ": ", kv_heads, " kv heads do not divide ", heads, " heads");
     if (head_dim() % 2 != 0)
       detail::throw_invalid("hyena::", owner, ": head_dim ", head_dim(), " is odd (rotary needs pairs)");
-    if (!(eps >= 0) || !std::isfinite(eps)) detail::throw_invalid("hyena::", owner, ": eps must be finite and >= 0");
-    const index_t D = d_model;
+    if (!(position_scale > 0) || !std::isfinite(position_scale))
+      detail::throw_invalid("hyena::", owner, ": position_scale must be finite and > 0, got ", position_scale);
     auto need = [&](const auto& v, index_t expected, const char* name, const char* shape) {
       detail::require_size(v.size(), expected, owner, name, shape, " (d_model ", D, ", heads ", heads,
                            ", kv_heads ", kv_heads, ")");
       detail::require_finite(v, owner, name);
     };
-    need(pre_norm_scale, D, "pre_norm_scale", "[d_model]");
-    need(post_norm_scale, D, "post_norm_scale", "[d_model]");
     need(qkv, detail::checked_mul(qkv_width(), D, "qkv rows*d_model"), "qkv", "[head_dim*(heads+2*kv_heads)][d_model]");
     need(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
     need(out_bias, D, "out_bias", "[d_model]");
     need(inv_freq, head_dim() / 2, "inv_freq", "[head_dim/2]");
-    if (mlp.d_model != D)
-      detail::throw_invalid("hyena::", owner, ": mlp.d_model is ", mlp.d_model, ", the block's d_model ", D);
-    mlp.validate();
   }
 };
 
@@ -90,6 +85,39 @@ struct sh2_attention_block_weights {
 template <class T>
 struct sh2_attention_block_trace {
   std::vector<T> qkv_proj_out, q_rot, k_rot, v, context, mixer_out, post_norm_in, mlp_out;
+};
+
+template <class T>
+class sh2_attention_block;
+
+/// The decoding state of `batch` sequences for one attention block (made by
+/// its make_state()): the KV cache, k after rotary and v, [batch][kv
+/// head][capacity][head_dim] each: bytes() = 2 B Hkv capacity Dh sizeof(T);
+/// one token's scratch comes on top. Movable.
+template <class T>
+class sh2_attention_block_state {
+ public:
+  index_t batch() const noexcept { return batch_; }
+  index_t capacity() const noexcept { return capacity_; }
+  /// Tokens in the cache.
+  index_t position() const noexcept { return position_; }
+  index_t bytes() const noexcept { return (k_.size() + v_.size()) * sizeof(T); }
+  /// The cached keys (after rotary) and values, [batch][kv head][capacity][head_dim];
+  /// the first position() of each row are filled.
+  span<const T> keys() const noexcept { return k_; }
+  span<const T> values() const noexcept { return v_; }
+  void reset() { position_ = 0; }
+
+ private:
+  friend class sh2_attention_block<T>;
+  sh2_attention_block_state(const void* owner, index_t batch, index_t capacity, index_t cache_values)
+      : owner_(owner), batch_(batch), capacity_(capacity), k_(cache_values), v_(cache_values) {}
+  const void* owner_;
+  index_t batch_, capacity_, position_ = 0;
+  std::vector<T> k_, v_;
+  std::vector<T> a_, qkv_, ctx_, mixer_, cos_, sin_;  // one token's activations
+  std::vector<double> scores_, acc_;
+  sh2_residual_mlp_scratch<T> tail_;
 };
 
 /// A StripedHyena 2 attention block. Immutable after construction;
@@ -107,11 +135,12 @@ class sh2_attention_block {
   index_t d_model() const noexcept { return w_.d_model; }
 
   /// cos and sin of position t's rotary angles, [Dh/2] each: the float32
-  /// product t * inv_freq[i] (see the top of this header).
+  /// product (t / position_scale) * inv_freq[i] (see the top of this header).
   void rotary_angles(index_t t, T* cos_out, T* sin_out) const noexcept {
     const index_t half = w_.head_dim() / 2;
+    const float position = w_.position_scale == 1.0f ? static_cast<float>(t) : static_cast<float>(t) / w_.position_scale;
     for (index_t i = 0; i < half; ++i) {
-      const float angle = static_cast<float>(t) * w_.inv_freq[i];
+      const float angle = position * w_.inv_freq[i];
       cos_out[i] = T(std::cos(double(angle)));
       sin_out[i] = T(std::sin(double(angle)));
     }
@@ -124,6 +153,112 @@ class sh2_attention_block {
   /// std::invalid_argument on zero sizes or mismatched spans.
   void forward(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out,
                sh2_attention_block_trace<T>* trace = nullptr, const execution_context& exec = {}) const {
+    run(batch, length, u, out, trace, nullptr, exec);
+  }
+
+  // Decoding: make_state with room for every token of the sequence, prefill
+  // with the prompt's block inputs, then one step per token; a step attends
+  // over the cache, softmax summed in double.
+
+  /// A fresh state for `batch` sequences of up to `capacity` tokens. Throws
+  /// std::invalid_argument on zero sizes, std::length_error if the cache
+  /// could not be allocated.
+  sh2_attention_block_state<T> make_state(index_t batch, index_t capacity) const {
+    detail::require_positive(batch, "sh2_attention_block::make_state", "batch");
+    detail::require_positive(capacity, "sh2_attention_block::make_state", "capacity");
+    const index_t values = detail::checked_mul(detail::checked_mul(batch, w_.kv_heads, "batch*kv_heads"),
+                                               detail::checked_mul(capacity, w_.head_dim(), "capacity*head_dim"),
+                                               "KV cache values");
+    detail::require_allocatable(values, 2 * sizeof(T), "sh2_attention_block KV cache");
+    return sh2_attention_block_state<T>(this, batch, capacity, values);
+  }
+
+  /// forward() on the first `length` inputs, caching their keys and values.
+  /// Throws std::invalid_argument on a state that is not fresh, of another
+  /// block, or too small, and as forward() does.
+  void prefill(sh2_attention_block_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out,
+               const execution_context& exec = {}) const {
+    check_state(state, "prefill");
+    detail::require_fresh_state_for("sh2_attention_block::prefill", state.position_, length, state.capacity_,
+                                    "tokens");
+    run(state.batch_, length, u, out, nullptr, &state, exec);
+  }
+
+  /// One token of every sequence: u_t, out_t [batch][d_model] (out_t must
+  /// not overlap u_t). O(B (D (Dh (H + 2 Hkv) + D + 3 inner) + H position Dh)).
+  void step(sh2_attention_block_state<T>& state, span_arg<const T> u_t, span_arg<T> out_t,
+            const execution_context& exec = {}) const {
+    check_state(state, "step");
+    detail::require_room_for_a_step("sh2_attention_block::step", state.position_, state.capacity_, "tokens");
+    const index_t B = state.batch_, D = w_.d_model, n = B * D, H = w_.heads, G = w_.kv_heads;
+    const index_t Dh = w_.head_dim(), E = w_.qkv_width(), half = Dh / 2, t = state.position_, cap = state.capacity_;
+    detail::require_size(u_t.size(), n, "sh2_attention_block::step", "u_t", "batch*d_model = ", B, "*", D);
+    detail::require_size(out_t.size(), n, "sh2_attention_block::step", "out_t", "batch*d_model = ", B, "*", D);
+    auto& qkv = state.qkv_;
+    auto& ctx = state.ctx_;
+    state.a_.resize(n), qkv.resize(B * E), ctx.resize(n), state.mixer_.resize(n);
+    state.cos_.resize(half), state.sin_.resize(half), state.scores_.resize(t + 1), state.acc_.resize(Dh);
+    rms_norm<T>(B, D, u_t, w_.pre_norm_scale, w_.eps, state.a_, exec);
+    linear<T>(w_.qkv, {}, E, D, B, state.a_, qkv, exec);
+    rotary_angles(t, state.cos_.data(), state.sin_.data());
+    for (index_t b = 0; b < B; ++b) {
+      rotate(qkv.data() + b * E, H + G, state.cos_.data(), state.sin_.data());
+      for (index_t g = 0; g < G; ++g) {
+        const T* row = qkv.data() + b * E;
+        const index_t at = ((b * G + g) * cap + t) * Dh;
+        std::copy(row + (H + g) * Dh, row + (H + g + 1) * Dh, state.k_.begin() + at);
+        std::copy(row + (H + G + g) * Dh, row + (H + G + g + 1) * Dh, state.v_.begin() + at);
+      }
+    }
+    const double scale = 1.0 / std::sqrt(double(Dh));
+    for (index_t b = 0; b < B; ++b)
+      for (index_t head = 0; head < H; ++head) {
+        const index_t g = head / (H / G);
+        const T* q = qkv.data() + b * E + head * Dh;
+        const T* k = state.k_.data() + (b * G + g) * cap * Dh;
+        const T* v = state.v_.data() + (b * G + g) * cap * Dh;
+        double top = -HUGE_VAL;
+        for (index_t j = 0; j <= t; ++j) {
+          double s = 0;
+          for (index_t d = 0; d < Dh; ++d) s += double(q[d]) * double(k[j * Dh + d]);
+          state.scores_[j] = s * scale;
+          top = std::max(top, state.scores_[j]);
+        }
+        double total = 0;
+        std::fill(state.acc_.begin(), state.acc_.end(), 0.0);
+        for (index_t j = 0; j <= t; ++j) {
+          const double e = std::exp(state.scores_[j] - top);
+          total += e;
+          for (index_t d = 0; d < Dh; ++d) state.acc_[d] += e * double(v[j * Dh + d]);
+        }
+        for (index_t d = 0; d < Dh; ++d) ctx[b * D + head * Dh + d] = T(state.acc_[d] / total);
+      }
+    linear<T>(w_.out_weight, w_.out_bias, D, D, B, ctx, state.mixer_, exec);
+    sh2_residual_mlp<T>(w_, B, u_t, state.mixer_, out_t, state.tail_, nullptr, nullptr, exec);
+    ++state.position_;
+  }
+
+ private:
+  void check_state(const sh2_attention_block_state<T>& state, const char* function) const {
+    if (state.owner_ != this)
+      detail::throw_invalid("hyena::sh2_attention_block::", function,
+                            ": the state was made by another block (use this block's make_state)");
+  }
+
+  // Rotates `heads` consecutive heads of Dh values (GPT-NeoX halves) in place.
+  void rotate(T* x, index_t heads, const T* cos_t, const T* sin_t) const noexcept {
+    const index_t Dh = w_.head_dim(), half = Dh / 2;
+    for (index_t head = 0; head < heads; ++head, x += Dh)
+      for (index_t i = 0; i < half; ++i) {
+        const T x0 = x[i], x1 = x[i + half];
+        x[i] = x0 * cos_t[i] - x1 * sin_t[i];
+        x[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
+      }
+  }
+
+  // forward(), and with `state` also the prefill of its KV cache.
+  void run(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out, sh2_attention_block_trace<T>* trace,
+           sh2_attention_block_state<T>* state, const execution_context& exec) const {
     detail::require_positive(batch, "sh2_attention_block::forward", "batch");
     detail::require_positive(length, "sh2_attention_block::forward", "length");
     const index_t D = w_.d_model, B = batch, L = length, H = w_.heads, G = w_.kv_heads, Dh = w_.head_dim();
@@ -141,17 +276,19 @@ class sh2_attention_block {
     std::vector<T> cos_t(half), sin_t(half);
     for (index_t t = 0; t < L; ++t) {
       rotary_angles(t, cos_t.data(), sin_t.data());
-      for (index_t b = 0; b < B; ++b) {
-        T* row = qkv.data() + (b * L + t) * E;
-        for (index_t head = 0; head < H + G; ++head) {  // the q heads, then the k heads
-          T* x = row + head * Dh;
-          for (index_t i = 0; i < half; ++i) {
-            const T x0 = x[i], x1 = x[i + half];
-            x[i] = x0 * cos_t[i] - x1 * sin_t[i];
-            x[i + half] = x0 * sin_t[i] + x1 * cos_t[i];
+      for (index_t b = 0; b < B; ++b) rotate(qkv.data() + (b * L + t) * E, H + G, cos_t.data(), sin_t.data());
+    }
+    if (state != nullptr) {
+      const index_t cap = state->capacity_;
+      for (index_t b = 0; b < B; ++b)
+        for (index_t g = 0; g < G; ++g)
+          for (index_t t = 0; t < L; ++t) {
+            const T* row = qkv.data() + (b * L + t) * E;
+            const index_t at = ((b * G + g) * cap + t) * Dh;
+            std::copy(row + (H + g) * Dh, row + (H + g + 1) * Dh, state->k_.begin() + at);
+            std::copy(row + (H + G + g) * Dh, row + (H + G + g + 1) * Dh, state->v_.begin() + at);
           }
-        }
-      }
+      state->position_ = L;
     }
     // [b][t][head][d] -> [b][head][t][d], each q head with its kv head's k and v.
     const index_t heads_elements = detail::checked_mul(B * H, L * Dh, "batch*heads*length*head_dim");
@@ -178,22 +315,14 @@ class sh2_attention_block {
           std::copy(src, src + Dh, ctx.begin() + (b * L + t) * D + head * Dh);
         }
     if (trace != nullptr) record(*trace, B, L, qkv, ctx);
-    std::vector<T> mixer(n), h(n);
-    linear<T>(w_.out_weight, w_.out_bias, D, D, rows, ctx, mixer, exec);
-    for (index_t i = 0; i < n; ++i) h[i] = u[i] + mixer[i];
-    std::vector<T>& post = a;
-    rms_norm<T>(rows, D, h, w_.post_norm_scale, w_.eps, post, exec);
-    std::vector<T> hidden(detail::checked_mul(rows, 2 * w_.mlp.inner, "rows*2*inner"));
-    gated_mlp<T>(w_.mlp, rows, post, hidden, out, exec);
-    if (trace != nullptr) {
-      trace->mixer_out = mixer;
-      trace->post_norm_in = h;
-      trace->mlp_out.assign(out.begin(), out.end());
-    }
-    for (index_t i = 0; i < n; ++i) out[i] += h[i];
+    std::vector<T>& mixer = q;  // q is used up; it holds at least n values
+    linear<T>(w_.out_weight, w_.out_bias, D, D, rows, ctx, span<T>(mixer.data(), n), exec);
+    if (trace != nullptr) trace->mixer_out.assign(mixer.begin(), mixer.begin() + n);
+    sh2_residual_mlp_scratch<T> scratch;
+    sh2_residual_mlp<T>(w_, rows, u, span<const T>(mixer.data(), n), out, scratch,
+                        trace ? &trace->post_norm_in : nullptr, trace ? &trace->mlp_out : nullptr, exec);
   }
 
- private:
   // q_rot, k_rot, v and context in the dump's [b][t][head][d] layout.
   void record(sh2_attention_block_trace<T>& trace, index_t B, index_t L, const std::vector<T>& qkv,
               const std::vector<T>& ctx) const {

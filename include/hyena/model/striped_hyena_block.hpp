@@ -22,6 +22,7 @@
 
 #include "../conv/fft_conv.hpp"
 #include "../conv/grouped_fir.hpp"
+#include "../conv/short_conv.hpp"
 #include "../core/config.hpp"
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
@@ -31,6 +32,7 @@
 #include "gated_mlp.hpp"
 #include "linear.hpp"
 #include "rms_norm.hpp"
+#include "striped_block_common.hpp"
 
 namespace hyena {
 
@@ -48,17 +50,13 @@ inline const char* sh2_filter_kind_name(sh2_filter_kind kind) noexcept {
 }
 
 /// One Hyena block's parameters, in vortex's layouts (its state_dict keys in
-/// the comments, under blocks.N.).
+/// the comments, under blocks.N.); the norms and the MLP are in the base.
 template <class T>
-struct sh2_hyena_block_weights {
-  index_t d_model = 0;
+struct sh2_hyena_block_weights : sh2_block_weights<T> {
   sh2_filter_kind kind = sh2_filter_kind::hcs;
   index_t filter_groups = 0;  ///< hcs, hcm: G filters for d_model channels
   index_t filter_taps = 0;    ///< hcs, hcm: K (Evo 2: 7 and 128)
   index_t state_size = 0;     ///< hcl: S modes per channel (Evo 2: 16)
-  double eps = 1e-6;          ///< the RMSNorms'
-  std::vector<T> pre_norm_scale;   ///< pre_norm.scale [D]
-  std::vector<T> post_norm_scale;  ///< post_norm.scale [D]
   std::vector<T> projections;      ///< projections.weight [3D][D]
   std::vector<T> short_filter;     ///< filter.short_filter_weight [3D][1][3]
   std::vector<T> filter_h;         ///< filter.h [G][1][K] (hcs, hcm)
@@ -67,21 +65,17 @@ struct sh2_hyena_block_weights {
   std::vector<T> residues;         ///< filter.residues [D][S] (hcl)
   std::vector<T> out_weight;       ///< out_filter_dense.weight [D][D]
   std::vector<T> out_bias;         ///< out_filter_dense.bias [D]
-  gated_mlp_weights<T> mlp;        ///< mlp.l1, l2, l3 (and whether its act is GELU)
 
   /// Throws std::invalid_argument naming the first member of the wrong size
   /// or with a non-finite value (the filters check theirs when built).
   void validate() const {
     const char* owner = "sh2_hyena_block_weights";
-    detail::require_positive(d_model, owner, "d_model");
-    const index_t D = d_model;
-    if (!(eps >= 0) || !std::isfinite(eps)) detail::throw_invalid("hyena::", owner, ": eps must be finite and >= 0");
+    this->validate_norms_and_mlp(owner);
+    const index_t D = this->d_model;
     auto need = [&](const std::vector<T>& v, index_t expected, const char* name, const char* shape) {
       detail::require_size(v.size(), expected, owner, name, shape, " (d_model ", D, ")");
       detail::require_finite(v, owner, name);
     };
-    need(pre_norm_scale, D, "pre_norm_scale", "[d_model]");
-    need(post_norm_scale, D, "post_norm_scale", "[d_model]");
     need(projections, detail::checked_mul(3 * D, D, "3*d_model*d_model"), "projections", "[3*d_model][d_model]");
     need(short_filter, detail::checked_mul(3 * D, 3, "3*d_model*3"), "short_filter", "[3*d_model][1][3]");
     need(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
@@ -96,9 +90,6 @@ struct sh2_hyena_block_weights {
     if (kind == sh2_filter_kind::hcm && filter_taps < 128)
       detail::throw_invalid("hyena::", owner, ": an hcm filter has at least 128 taps (got ", filter_taps,
                             "): vortex convolves shorter ones as hcs, in the other tap order and without D");
-    if (mlp.d_model != D)
-      detail::throw_invalid("hyena::", owner, ": mlp.d_model is ", mlp.d_model, ", the block's d_model ", D);
-    mlp.validate();
   }
 };
 
@@ -107,6 +98,49 @@ struct sh2_hyena_block_weights {
 template <class T>
 struct sh2_hyena_block_trace {
   std::vector<T> pre_norm_out, projections_out, filter_out, mixer_out, post_norm_in, mlp_out;
+};
+
+template <class T>
+class sh2_hyena_block;
+
+/// The decoding state of `batch` sequences for one Hyena block (made by its
+/// make_state()): the featurizer's last 2 projections (pre-interleave) and
+/// the inner filter's: the last K-1 values of x1*v (hcs, hcm) or the modal
+/// state (hcl, S doubles per channel). bytes() counts them; one token's
+/// scratch comes on top. Movable.
+template <class T>
+class sh2_hyena_block_state {
+ public:
+  index_t batch() const noexcept { return batch_; }
+  /// Tokens taken so far (prefill and steps).
+  index_t position() const noexcept { return position_; }
+  index_t bytes() const noexcept {
+    return featurizer_.bytes() + (fir_ ? fir_->bytes() : 0) + (modal_ ? modal_->bytes() : 0);
+  }
+  /// The featurizer's tails: [batch][3 d_model][2], the last two projections (pre-interleave).
+  const short_conv_state<T>& featurizer() const noexcept { return featurizer_; }
+  /// hcs, hcm: [batch][d_model][K-1], the last K-1 values of x1*v; null for hcl.
+  const short_conv_state<T>* fir() const noexcept { return fir_ ? &*fir_ : nullptr; }
+  /// hcl: the modal state; null for hcs, hcm.
+  const modal_state<T>* modal() const noexcept { return modal_ ? &*modal_ : nullptr; }
+  void reset() {
+    featurizer_.reset();
+    if (fir_) fir_->reset();
+    if (modal_) modal_->reset();
+    position_ = 0;
+  }
+
+ private:
+  friend class sh2_hyena_block<T>;
+  sh2_hyena_block_state(const void* owner, index_t batch, short_conv_state<T> featurizer)
+      : owner_(owner), batch_(batch), featurizer_(std::move(featurizer)) {}
+  const void* owner_;
+  index_t batch_, position_ = 0;
+  short_conv_state<T> featurizer_;
+  std::optional<short_conv_state<T>> fir_;
+  std::optional<modal_state<T>> modal_;
+  std::vector<T> a_, z_, w_, f_, mixer_;  // one token's activations
+  sh2_residual_mlp_scratch<T> tail_;
 };
 
 /// A StripedHyena 2 Hyena block (hcs, hcm or hcl). Immutable after
@@ -146,6 +180,73 @@ class sh2_hyena_block {
   /// zero sizes or mismatched spans.
   void forward(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out,
                sh2_hyena_block_trace<T>* trace = nullptr, const execution_context& exec = {}) const {
+    run(batch, length, u, out, trace, nullptr, exec);
+  }
+
+  // Decoding: make_state, prefill with the prompt's block inputs, then one
+  // step per token. Each step's output is what forward() gives at that
+  // position (the FIR paths sum the same products in the same order; hcl's
+  // decoder runs in double, see modal_filter.hpp; GEMMs of 1 row and of L
+  // rows may round differently).
+
+  /// A fresh state for `batch` sequences.
+  sh2_hyena_block_state<T> make_state(index_t batch) const {
+    detail::require_positive(batch, "sh2_hyena_block::make_state", "batch");
+    sh2_hyena_block_state<T> state(this, batch, featurizer_.make_state(batch));
+    if (fir_) state.fir_.emplace(fir_->make_state(batch));
+    if (modal_) state.modal_.emplace(modal_->make_state(batch));
+    return state;
+  }
+
+  /// forward() on the first `length` inputs, leaving `state` ready to step
+  /// from there. Throws std::invalid_argument on a state that is not fresh
+  /// or of another block or batch, and as forward() does.
+  void prefill(sh2_hyena_block_state<T>& state, index_t length, span_arg<const T> u, span_arg<T> out,
+               const execution_context& exec = {}) const {
+    check_state(state, "prefill");
+    detail::require_fresh_state_for("sh2_hyena_block::prefill", state.position_, length, length, "tokens");
+    run(state.batch_, length, u, out, nullptr, &state, exec);
+  }
+
+  /// One token of every sequence: u_t, out_t [batch][d_model] (out_t must
+  /// not overlap u_t). O(B (D (3D + D + 3 inner) + D K or D S)).
+  void step(sh2_hyena_block_state<T>& state, span_arg<const T> u_t, span_arg<T> out_t,
+            const execution_context& exec = {}) const {
+    check_state(state, "step");
+    const index_t B = state.batch_, D = w_.d_model, n = B * D;
+    detail::require_size(u_t.size(), n, "sh2_hyena_block::step", "u_t", "batch*d_model = ", B, "*", D);
+    detail::require_size(out_t.size(), n, "sh2_hyena_block::step", "out_t", "batch*d_model = ", B, "*", D);
+    auto& a = state.a_;
+    auto& z = state.z_;
+    auto& w = state.w_;
+    auto& f = state.f_;
+    a.resize(n), z.resize(3 * n), w.resize(n), f.resize(n), state.mixer_.resize(n);
+    rms_norm<T>(B, D, u_t, w_.pre_norm_scale, w_.eps, a, exec);
+    linear<T>(w_.projections, {}, 3 * D, D, B, a, z, exec);
+    featurizer_.step(state.featurizer_, z, z);  // [batch][3D]: the featurizer's [batch][channels]
+    for (index_t b = 0; b < B; ++b)
+      for (index_t i = 0; i < D; ++i) w[b * D + i] = z[b * 3 * D + 3 * i + 1] * z[b * 3 * D + 3 * i + 2];
+    if (fir_)
+      fir_->step(*state.fir_, w, f);
+    else
+      modal_->step(*state.modal_, w, f);
+    for (index_t b = 0; b < B; ++b)
+      for (index_t i = 0; i < D; ++i) a[b * D + i] = z[b * 3 * D + 3 * i] * f[b * D + i];
+    linear<T>(w_.out_weight, w_.out_bias, D, D, B, a, state.mixer_, exec);
+    sh2_residual_mlp<T>(w_, B, u_t, state.mixer_, out_t, state.tail_, nullptr, nullptr, exec);
+    ++state.position_;
+  }
+
+ private:
+  void check_state(const sh2_hyena_block_state<T>& state, const char* function) const {
+    if (state.owner_ != this)
+      detail::throw_invalid("hyena::sh2_hyena_block::", function,
+                            ": the state was made by another block (use this block's make_state)");
+  }
+
+  // forward(), and with `state` also the prefill of it.
+  void run(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out, sh2_hyena_block_trace<T>* trace,
+           sh2_hyena_block_state<T>* state, const execution_context& exec) const {
     detail::require_positive(batch, "sh2_hyena_block::forward", "batch");
     detail::require_positive(length, "sh2_hyena_block::forward", "length");
     const index_t D = w_.d_model, B = batch, L = length;
@@ -162,6 +263,7 @@ class sh2_hyena_block {
     for (index_t b = 0; b < B; ++b)
       for (index_t t = 0; t < L; ++t)
         for (index_t c = 0; c < 3 * D; ++c) zc[(b * 3 * D + c) * L + t] = z[(b * L + t) * 3 * D + c];
+    if (state != nullptr) featurizer_.remember(state->featurizer_, L, zc);
     featurizer_.apply(B, L, zc, zc);
     // w = x1 * v: channels 3i+1 and 3i+2 of the featurized projections.
     for (index_t b = 0; b < B; ++b)
@@ -171,6 +273,13 @@ class sh2_hyena_block {
         T* wr = wv.data() + (b * D + i) * L;
         for (index_t t = 0; t < L; ++t) wr[t] = x1[t] * v[t];
       }
+    if (state != nullptr) {
+      if (fir_)
+        fir_->remember(*state->fir_, L, wv);
+      else
+        modal_->prefill(*state->modal_, L, wv);
+      state->position_ = L;
+    }
     if (fir_)
       fir_->apply(B, L, wv, f);
     else
@@ -185,23 +294,16 @@ class sh2_hyena_block {
       }
     std::vector<T>& mixer = wv;  // w is used up too
     linear<T>(w_.out_weight, w_.out_bias, D, D, rows, y, mixer, exec);
-    std::vector<T>& h = f;
-    for (index_t k = 0; k < n; ++k) h[k] = u[k] + mixer[k];
     if (trace != nullptr) {
       trace->filter_out = y;
       trace->mixer_out = mixer;
-      trace->post_norm_in = h;
       trace->projections_out = z;
     }
-    std::vector<T>& post = a;
-    rms_norm<T>(rows, D, h, w_.post_norm_scale, w_.eps, post, exec);
-    std::vector<T> hidden(detail::checked_mul(rows, 2 * w_.mlp.inner, "rows*2*inner"));
-    gated_mlp<T>(w_.mlp, rows, post, hidden, out, exec);
-    if (trace != nullptr) trace->mlp_out.assign(out.begin(), out.end());
-    for (index_t k = 0; k < n; ++k) out[k] += h[k];
+    sh2_residual_mlp_scratch<T> scratch;
+    sh2_residual_mlp<T>(w_, rows, u, mixer, out, scratch, trace ? &trace->post_norm_in : nullptr,
+                        trace ? &trace->mlp_out : nullptr, exec);
   }
 
- private:
   sh2_hyena_block_weights<T> w_;
   grouped_fir<T> featurizer_;
   std::optional<grouped_fir<T>> fir_;

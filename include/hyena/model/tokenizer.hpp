@@ -133,4 +133,26 @@ class character_tokenizer {
   std::array<std::int64_t, 256> ids_{};
 };
 
+/// Evo 2's byte-level tokenizer (vortex's CharLevelTokenizer): every byte
+/// of the UTF-8 text is its own id, 0..255 (the models' 512-row embeddings
+/// leave ids 256..511 unused).
+struct byte_tokenizer {
+  /// One id per byte of `text`. O(length).
+  static std::vector<std::int64_t> encode(std::string_view text) {
+    std::vector<std::int64_t> ids(text.size());
+    for (index_t i = 0; i < text.size(); ++i) ids[i] = static_cast<unsigned char>(text[i]);
+    return ids;
+  }
+  /// The bytes of `ids`. Throws std::invalid_argument naming the first id outside [0, 256).
+  static std::string decode(span<const std::int64_t> ids) {
+    std::string text(ids.size(), '\0');
+    for (index_t i = 0; i < ids.size(); ++i) {
+      if (ids[i] < 0 || ids[i] > 255)
+        detail::throw_invalid("hyena::byte_tokenizer::decode: id ", ids[i], " at position ", i, " is not a byte");
+      text[i] = static_cast<char>(static_cast<unsigned char>(ids[i]));
+    }
+    return text;
+  }
+};
+
 }  // namespace hyena
