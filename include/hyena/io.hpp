@@ -10,3 +10,4 @@
 #include "io/safetensors_error.hpp"
 #include "io/safetensors_reader.hpp"
 #include "io/safetensors_writer.hpp"
+#include "io/sh2_loader.hpp"

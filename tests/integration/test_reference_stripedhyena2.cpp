@@ -12,6 +12,7 @@
 #include <hyena/conv/grouped_fir.hpp>
 #include <hyena/filter/modal_filter.hpp>
 #include <hyena/io/safetensors_reader.hpp>
+#include <hyena/io/sh2_loader.hpp>
 #include <hyena/model/gated_mlp.hpp>
 #include <hyena/model/rms_norm.hpp>
 #include <hyena/model/striped_attention_block.hpp>
@@ -23,6 +24,7 @@
 #include <cmath>
 #include <filesystem>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/numerics.hpp"
@@ -243,6 +245,25 @@ hyena::sh2_hyena_block_weights<T> load_block(const dump& d, int block, hyena::sh
   return w;
 }
 
+// A chain of stage error models: each stage of `block` is held to 3x the
+// quadrature sum of the models up to and including it.
+class stage_chain {
+ public:
+  stage_chain(const dump& d, std::string prefix, double start = 0) : d_(d), prefix_(std::move(prefix)), sum_(start) {}
+  template <class T>
+  void check(const std::vector<T>& got, const std::string& stage, const std::vector<index_t>& shape, double model) {
+    sum_ += model * model;
+    hyena::test::expect_error_within(
+        hyena::test::relative_l2_error(got, d_.stages.read<double>(prefix_ + stage, shape)), 3 * std::sqrt(sum_),
+        prefix_ + stage + " (whole block)");
+  }
+
+ private:
+  const dump& d_;
+  std::string prefix_;
+  double sum_;
+};
+
 // The whole block against every stage: the errors of the stages above add
 // up along the chain (each stage's input carries the earlier ones'), so each
 // traced stage is held to 3x the quadrature sum of the models up to it:
@@ -263,20 +284,16 @@ TYPED_TEST(ReferenceStripedHyena2, WholeHyenaBlocks) {
     hyena::sh2_hyena_block_trace<T> trace;
     layer.forward(B, L, u, out, &trace);
     const double filter = block == 0 ? std::sqrt(2.0 * 7.0) * unit_roundoff<float>() : fft_filter_error();
-    double sum = 0;
-    auto check = [&](const std::vector<T>& got, const std::string& stage, double model) {
-      sum += model * model;
-      hyena::test::expect_error_within(
-          hyena::test::relative_l2_error(got, d.stages.read<double>(p + stage, {B, L, stage == "projections_out" ? 3 * D : D})),
-          3 * std::sqrt(sum), p + stage + " (whole block)");
-    };
-    check(trace.pre_norm_out, "pre_norm_out", rms_norm_error());
-    check(trace.projections_out, "projections_out", projection);
-    check(trace.filter_out, "filter_out", gated_error(std::sqrt(featurizer_error() * featurizer_error() + filter * filter)));
-    check(trace.mixer_out, "mixer_out", projection);
-    check(trace.post_norm_in, "post_norm_in", 0);
-    check(trace.mlp_out, "mlp_out", std::sqrt(rms_norm_error() * rms_norm_error() + mlp_error() * mlp_error()));
-    check(out, "out", 0);
+    stage_chain chain(d, p);
+    const std::vector<index_t> shape{B, L, D};
+    chain.check(trace.pre_norm_out, "pre_norm_out", shape, rms_norm_error());
+    chain.check(trace.projections_out, "projections_out", {B, L, 3 * D}, projection);
+    chain.check(trace.filter_out, "filter_out", shape,
+                gated_error(std::sqrt(featurizer_error() * featurizer_error() + filter * filter)));
+    chain.check(trace.mixer_out, "mixer_out", shape, projection);
+    chain.check(trace.post_norm_in, "post_norm_in", shape, 0);
+    chain.check(trace.mlp_out, "mlp_out", shape, std::sqrt(rms_norm_error() * rms_norm_error() + mlp_error() * mlp_error()));
+    chain.check(out, "out", shape, 0);
   }
 }
 
@@ -340,22 +357,16 @@ TYPED_TEST(ReferenceStripedHyena2, WholeAttentionBlock) {
   hyena::sh2_attention_block_trace<T> trace;
   layer.forward(B, L, u, out, &trace);
   const double projection = std::sqrt(2.0 * D / 8.0) * unit_roundoff<float>();
-  double sum = rms_norm_error() * rms_norm_error();
-  auto check = [&](const std::vector<T>& got, const std::string& stage, std::vector<index_t> shape, double model) {
-    sum += model * model;
-    hyena::test::expect_error_within(
-        hyena::test::relative_l2_error(got, d.stages.read<double>("blocks.3." + stage, shape)), 3 * std::sqrt(sum),
-        "blocks.3." + stage + " (whole block)");
-  };
-  check(trace.qkv_proj_out, "qkv_proj_out", {B, L, 64}, projection);
-  check(trace.v, "attn_v", {B, L, 2, 8}, 0);
-  check(trace.k_rot, "attn_k_rot", {B, L, 2, 8}, 2 * unit_roundoff<float>());
-  check(trace.q_rot, "attn_q_rot", {B, L, 4, 8}, 0);
-  check(trace.context, "attn_context", {B, L, 4, 8}, std::sqrt(2.0 * L / 8.0) * unit_roundoff<float>());
-  check(trace.mixer_out, "mixer_out", {B, L, D}, projection);
-  check(trace.post_norm_in, "post_norm_in", {B, L, D}, 0);
-  check(trace.mlp_out, "mlp_out", {B, L, D}, std::sqrt(rms_norm_error() * rms_norm_error() + mlp_error() * mlp_error()));
-  check(out, "out", {B, L, D}, 0);
+  stage_chain chain(d, "blocks.3.", rms_norm_error() * rms_norm_error());
+  chain.check(trace.qkv_proj_out, "qkv_proj_out", {B, L, 64}, projection);
+  chain.check(trace.v, "attn_v", {B, L, 2, 8}, 0);
+  chain.check(trace.k_rot, "attn_k_rot", {B, L, 2, 8}, 2 * unit_roundoff<float>());
+  chain.check(trace.q_rot, "attn_q_rot", {B, L, 4, 8}, 0);
+  chain.check(trace.context, "attn_context", {B, L, 4, 8}, std::sqrt(2.0 * L / 8.0) * unit_roundoff<float>());
+  chain.check(trace.mixer_out, "mixer_out", {B, L, D}, projection);
+  chain.check(trace.post_norm_in, "post_norm_in", {B, L, D}, 0);
+  chain.check(trace.mlp_out, "mlp_out", {B, L, D}, std::sqrt(rms_norm_error() * rms_norm_error() + mlp_error() * mlp_error()));
+  chain.check(out, "out", {B, L, D}, 0);
 }
 
 // The whole model, ids to logits, against the float32 run's logits and the
@@ -366,6 +377,11 @@ TYPED_TEST(ReferenceStripedHyena2, WholeModelLogits) {
   using T = TypeParam;
   const dump d;
   const auto io = hyena::safetensors_file::load((case_dir() / "io.safetensors").string());
+  // The loader's model (config.json's vortex config, params.safetensors)
+  // and one assembled here from the tensors the stage tests read agree bit
+  // for bit: the loader reads every key where the stage tests do.
+  const auto model = hyena::load_sh2_model<T>((case_dir() / "params.safetensors").string(),
+                                              (case_dir() / "config.json").string());
   hyena::sh2_model_weights<T> w;
   w.vocab_size = 512, w.d_model = D;
   w.embedding = d.params.read<T>("embedding_layer.weight", {512, D});
@@ -374,10 +390,13 @@ TYPED_TEST(ReferenceStripedHyena2, WholeModelLogits) {
   w.blocks.emplace_back(load_block<T>(d, 1, hyena::sh2_filter_kind::hcm));
   w.blocks.emplace_back(load_block<T>(d, 2, hyena::sh2_filter_kind::hcl));
   w.blocks.emplace_back(load_attention_block<T>(d, 3));
-  const hyena::sh2_model<T> model(std::move(w));
+  const hyena::sh2_model<T> assembled(std::move(w));
   const auto ids = io.read<std::int64_t>("input_ids", {B, L});
   std::vector<T> logits(B * L * 512), hidden(B * L * D);
   model.forward(B, L, ids, logits, hidden);
+  std::vector<T> assembled_logits(logits.size());
+  assembled.forward(B, L, ids, assembled_logits);
+  EXPECT_EQ(logits, assembled_logits) << "load_sh2_model vs the stage tests' weights";
   // Four blocks, each within ~2e-6 (the whole-block tolerances above), in a chain.
   hyena::test::expect_error_within(
       hyena::test::relative_l2_error(hidden, d.stages.read<double>("final_norm_out", {B, L, D})), 1e-5,

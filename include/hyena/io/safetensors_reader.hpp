@@ -77,6 +77,10 @@ inline std::string safetensors_subject(const std::string& key) {
 /// A JSON value for an error message, cut short so a hostile header cannot
 /// make the message huge.
 inline std::string brief_json(const nlohmann::json& v) {
+  // Containers by their size only: dump() recurses, and a hostile file can
+  // nest deeply enough to overflow the stack.
+  if (v.is_array()) return concat("an array of ", v.size(), v.size() == 1 ? " element" : " elements");
+  if (v.is_object()) return concat("an object of ", v.size(), v.size() == 1 ? " key" : " keys");
   std::string s = v.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
   if (s.size() > 40) s = s.substr(0, 37) + "...";
   return s;
