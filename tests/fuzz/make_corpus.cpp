@@ -3,7 +3,7 @@
 //
 //   hyena_fuzz_corpus REFERENCE_DIR OUT_DIR
 //
-// OUT_DIR/safetensors, OUT_DIR/operator and OUT_DIR/lm receive:
+// OUT_DIR/safetensors, OUT_DIR/operator, OUT_DIR/lm and OUT_DIR/sh2 receive:
 //   - the reference dumps (*.safetensors under REFERENCE_DIR; the operator and
 //     lm corpora take the params.safetensors files only, the parser all);
 //   - truncated copies of each (inside the length field, the header, the data);
@@ -14,13 +14,19 @@
 //     2..4 with and without inner layers, in F32 and F64, under no prefix and
 //     under an LM layer's; language models of one and two layers, under no
 //     prefix and "model.", with gradient-checkpointing key names and a tied
-//     lm_head.weight.
+//     lm_head.weight;
+//   - for sh2, StripedHyena 2 models with their vortex config as JSON under
+//     the "config" metadata key: the reference dump's (stripedhyena2/*/:
+//     params.safetensors with its config.json) and small generated ones of
+//     every block kind.
 // Deterministic: the same references give the same corpus. A missing
 // REFERENCE_DIR is reported on stderr and leaves the generated files only.
 #include <hyena/io/operator_weights.hpp>
 #include <hyena/operator/weights.hpp>
 #include <hyena/io/safetensors_reader.hpp>
 #include <hyena/io/safetensors_writer.hpp>
+
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <cstdint>
@@ -30,6 +36,7 @@
 #include <fstream>
 #include <iostream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <set>
 #include <string>
@@ -173,6 +180,73 @@ bytes_t random_lm(const lm_case& c, std::uint64_t seed) {
   return w.bytes();
 }
 
+struct sh2_case {
+  index_t d_model, vocab, groups, hcs_taps, state, inner, heads, kv_heads;
+  std::vector<std::string> kinds;  // "hcs", "hcm", "hcl", "mha" per layer
+};
+
+/// A StripedHyena 2 model in vortex's keys, its config in the metadata.
+bytes_t random_sh2(const sh2_case& c, std::uint64_t seed) {
+  std::mt19937_64 rng(seed);
+  hyena::safetensors_writer w;
+  const index_t D = c.d_model, V = c.vocab, I = c.inner, Dh = D / c.heads;
+  nlohmann::json config = {{"hidden_size", D},         {"num_layers", c.kinds.size()},
+                           {"vocab_size", V},          {"num_attention_heads", c.heads},
+                           {"proj_groups", c.heads / c.kv_heads},
+                           {"hcs_filter_groups", c.groups}, {"hcs_filter_length", c.hcs_taps},
+                           {"hcm_filter_groups", c.groups}, {"hcm_filter_length", 128},
+                           {"state_size", c.state},    {"inner_mlp_size", I},
+                           {"evo2_style_activations", true}, {"eps", 1e-6},
+                           {"interleave", true},       {"column_split_hyena", false}};
+  std::map<std::string, std::vector<index_t>> layers;
+  put(w, "embedding_layer.weight", {V, D}, uniform<float>(rng, V * D, -1, 1));
+  put(w, "norm.scale", {D}, uniform<float>(rng, D, 0.5, 1.5));
+  for (index_t i = 0; i < c.kinds.size(); ++i) {
+    const std::string& kind = c.kinds[i];
+    layers[kind == "mha" ? "attn_layer_idxs" : kind + "_layer_idxs"].push_back(i);
+    const std::string p = "blocks." + std::to_string(i) + ".";
+    put(w, p + "pre_norm.scale", {D}, uniform<float>(rng, D, 0.5, 1.5));
+    put(w, p + "post_norm.scale", {D}, uniform<float>(rng, D, 0.5, 1.5));
+    put(w, p + "mlp.l1.weight", {I, D}, uniform<float>(rng, I * D, -0.5, 0.5));
+    put(w, p + "mlp.l2.weight", {I, D}, uniform<float>(rng, I * D, -0.5, 0.5));
+    put(w, p + "mlp.l3.weight", {D, I}, uniform<float>(rng, D * I, -0.5, 0.5));
+    if (kind == "mha") {
+      const index_t E = Dh * (c.heads + 2 * c.kv_heads);
+      put(w, p + "inner_mha_cls.Wqkv.weight", {E, D}, uniform<float>(rng, E * D, -0.5, 0.5));
+      put(w, p + "inner_mha_cls.out_proj.weight", {D, D}, uniform<float>(rng, D * D, -0.5, 0.5));
+      put(w, p + "inner_mha_cls.out_proj.bias", {D}, uniform<float>(rng, D, -0.1, 0.1));
+      put(w, p + "inner_mha_cls.rotary_emb.inv_freq", {Dh / 2}, uniform<float>(rng, Dh / 2, 0.01, 1));
+      continue;
+    }
+    put(w, p + "projections.weight", {3 * D, D}, uniform<float>(rng, 3 * D * D, -0.5, 0.5));
+    put(w, p + "filter.short_filter_weight", {3 * D, 1, 3}, uniform<float>(rng, 3 * D * 3, -0.5, 0.5));
+    put(w, p + "out_filter_dense.weight", {D, D}, uniform<float>(rng, D * D, -0.5, 0.5));
+    put(w, p + "out_filter_dense.bias", {D}, uniform<float>(rng, D, -0.1, 0.1));
+    if (kind == "hcl") {
+      put(w, p + "filter.log_poles", {D, c.state, 1}, uniform<float>(rng, D * c.state, -1, -0.01));
+      put(w, p + "filter.residues", {D, c.state}, uniform<float>(rng, D * c.state, -0.5, 0.5));
+    } else {
+      const index_t K = kind == "hcs" ? c.hcs_taps : 128;
+      put(w, p + "filter.h", {c.groups, 1, K}, uniform<float>(rng, c.groups * K, -0.5, 0.5));
+    }
+    if (kind != "hcs") put(w, p + "filter.D", {D}, uniform<float>(rng, D, -0.5, 0.5));
+  }
+  for (const auto& [key, list] : layers) config[key] = list;
+  w.add_metadata("config", config.dump());
+  return w.bytes();
+}
+
+/// The reference model of `dir` (params.safetensors, config.json) with its
+/// vortex config in the metadata, as fuzz_sh2 reads it.
+bytes_t reference_sh2(const fs::path& dir) {
+  const auto params = hyena::safetensors_file::load((dir / "params.safetensors").string());
+  hyena::safetensors_writer w;
+  for (const auto& name : params.names()) put(w, name, params.info(name).shape, params.read<float>(name));
+  std::ifstream in(dir / "config.json");
+  w.add_metadata("config", nlohmann::json::parse(in)["config"].dump());
+  return w.bytes();
+}
+
 }  // namespace
 
 int main(int argc, char** argv) try {
@@ -181,8 +255,8 @@ int main(int argc, char** argv) try {
     return 2;
   }
   const fs::path reference = argv[1], out = argv[2];
-  const fs::path st = out / "safetensors", op = out / "operator", lm = out / "lm";
-  for (const auto& d : {st, op, lm}) fs::create_directories(d);
+  const fs::path st = out / "safetensors", op = out / "operator", lm = out / "lm", sh2 = out / "sh2";
+  for (const auto& d : {st, op, lm, sh2}) fs::create_directories(d);
   std::uint64_t seed = 1;
 
   // The reference dumps, in a fixed order.
@@ -204,6 +278,8 @@ int main(int argc, char** argv) try {
     if (path.filename() == "params.safetensors") {
       add_with_variants(op, stem, data, seed++);
       add_with_variants(lm, stem, data, seed++);
+      if (fs::exists(path.parent_path() / "config.json") && stem.rfind("stripedhyena2", 0) == 0)
+        add_with_variants(sh2, stem, reference_sh2(path.parent_path()), seed++);
     }
   }
 
@@ -241,6 +317,19 @@ int main(int argc, char** argv) try {
     write_file(st / (stem + ".safetensors"), data);
     write_file(op / (stem + ".safetensors"), data);
     add_with_variants(lm, stem, data, seed++);
+  }
+
+  // StripedHyena 2 models: every block kind, GQA and not, one and several groups.
+  const sh2_case striped[] = {
+      {4, 16, 1, 3, 2, 8, 2, 2, {"hcs", "hcm", "hcl", "mha"}},
+      {8, 32, 2, 7, 4, 16, 4, 2, {"hcl", "mha", "hcs"}},
+      {6, 8, 3, 5, 1, 6, 3, 1, {"hcm"}},
+  };
+  for (std::size_t i = 0; i < std::size(striped); ++i) {
+    const std::string stem = "generated_sh2_" + std::to_string(i);
+    const bytes_t data = random_sh2(striped[i], seed++);
+    write_file(st / (stem + ".safetensors"), data);
+    add_with_variants(sh2, stem, data, seed++);
   }
   return 0;
 } catch (const std::exception& e) {

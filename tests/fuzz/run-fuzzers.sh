@@ -22,7 +22,7 @@ cd "$(dirname "$0")/../.."
 repo=$PWD
 reference=${HYENA_REFERENCE_DIR:-$repo/../shared/reference}
 build=$repo/build/fuzz
-targets=(safetensors operator lm)
+targets=(safetensors operator lm sh2)
 
 bash cmake/install-debian-deps.sh clang libclang-rt-14-dev
 

@@ -17,6 +17,7 @@
 #include "fuzz/fuzz_lm.hpp"
 #include "fuzz/fuzz_operator.hpp"
 #include "fuzz/fuzz_safetensors.hpp"
+#include "fuzz/fuzz_sh2.hpp"
 
 namespace {
 
@@ -53,5 +54,6 @@ void run_all(const std::string& target, fuzz_body body) {
 TEST(FuzzRegressions, Safetensors) { run_all("safetensors", hyena::fuzz::fuzz_safetensors); }
 TEST(FuzzRegressions, Operator) { run_all("operator", hyena::fuzz::fuzz_operator); }
 TEST(FuzzRegressions, LanguageModel) { run_all("lm", hyena::fuzz::fuzz_lm); }
+TEST(FuzzRegressions, StripedHyena2) { run_all("sh2", hyena::fuzz::fuzz_sh2); }
 
 }  // namespace
