@@ -1,5 +1,9 @@
 // hyena-lm: score, embed and continue DNA sequences with a HyenaDNA (or safari)
-// language model loaded from PyTorch weights.
+// language model, or a StripedHyena 2 / Evo 2 model, loaded from PyTorch
+// weights. The family is told by the weights' keys: vortex's
+// (embedding_layer.weight, blocks.N.*) are StripedHyena 2, which needs
+// --config, its vortex model config as JSON, and reads text as bytes
+// (Evo 2's byte-level tokenizer; no special tokens).
 //
 //   hyena-lm --weights model.safetensors [--config config.json]
 //            (--dna ACGT... | --fasta file.fa | --ids-file ids.safetensors [--ids-name input_ids])
@@ -31,9 +35,11 @@
 #include <hyena/io/lm_loader.hpp>
 #include <hyena/io/safetensors_reader.hpp>
 #include <hyena/io/safetensors_writer.hpp>
+#include <hyena/io/sh2_loader.hpp>
 #include <hyena/model/hyena_lm.hpp>
 #include <hyena/model/sampling.hpp>
 #include <hyena/model/scoring.hpp>
+#include <hyena/model/striped_hyena_model.hpp>
 #include <hyena/model/tokenizer.hpp>
 
 #include <algorithm>
@@ -41,6 +47,7 @@
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <stdexcept>
 #include <string>
 #include <utility>
@@ -60,7 +67,8 @@ const hyena::cli::tool tool{
     "                [--double] [--threads N] [--stream [--prefill P]] [--batch B] [--timing]\n"
     "\n"
     "  --config          HyenaDNA's config.json (layer.shift, layer_norm_epsilon, vocab_size, ...);\n"
-    "                    without it: shift 0.05, eps 1e-5, hyperparameters from the tensor shapes\n"
+    "                    without it: shift 0.05, eps 1e-5, hyperparameters from the tensor shapes.\n"
+    "                    StripedHyena 2 / Evo 2 weights (vortex's keys) need it: the vortex config as JSON\n"
     "  --special-tokens  wrap each sequence as [CLS] ... [SEP] (generation: [CLS] ... only)\n"
     "  --strict          reject characters outside ACGTN instead of mapping them to [UNK]\n"
     "  --uppercase       upper-case the sequences first (soft-masked FASTA)\n"
@@ -81,9 +89,9 @@ struct sequence {
   std::vector<std::int64_t> ids;
 };
 
-/// The sequences to score, tokenized. Usage was checked by run().
-std::vector<sequence> read_input(const hyena::cli::args& args, const hyena::character_tokenizer& tokenizer,
-                                 bool special_tokens) {
+/// The sequences to score, tokenized by `encode(text, strict)`. Usage was checked by run().
+template <class Encode>
+std::vector<sequence> read_input(const hyena::cli::args& args, const Encode& encode) {
   std::vector<sequence> out;
   if (args.has("--ids-file")) {
     const auto file = hyena::safetensors_file::load(args.get("--ids-file"));
@@ -108,14 +116,11 @@ std::vector<sequence> read_input(const hyena::cli::args& args, const hyena::char
   } else {
     texts = hyena::read_fasta(args.get("--fasta"));
   }
-  hyena::tokenizer_options options;
-  options.strict = args.has("--strict");
-  options.add_special_tokens = special_tokens;
   for (auto& record : texts) {
     if (args.has("--uppercase"))
       for (char& c : record.sequence) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     try {
-      out.push_back({record.name, tokenizer.encode(record.sequence, options)});
+      out.push_back({record.name, encode(record.sequence, args.has("--strict"))});
     } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("sequence \"" + record.name + "\": " + e.what());
     }
@@ -134,74 +139,121 @@ std::string describe_tokens(const hyena::character_tokenizer& tokenizer, const s
   return s;
 }
 
-// forward()'s hidden states and logits through the decoder: `prefill`
-// tokens at once, then one at a time.
-template <class T>
-void decode(const hyena::hyena_lm<T>& model, hyena::index_t batch, hyena::index_t length,
-            const std::vector<std::int64_t>& ids, hyena::index_t prefill, std::vector<T>& hidden,
-            std::vector<T>& logits, hyena::hyena_lm_workspace<T>& ws) {
-  using hyena::cli::time_slice;
+/// The text of byte ids when every one is printable ASCII, else the ids.
+std::string describe_bytes(const std::vector<std::int64_t>& ids) {
+  if (std::all_of(ids.begin(), ids.end(), [](std::int64_t id) { return id >= 0x20 && id < 0x7f; }))
+    return hyena::byte_tokenizer::decode(ids);
+  std::string s;
+  for (const auto id : ids) s += (s.empty() ? "" : " ") + std::to_string(id);
+  return s;
+}
+
+// The two model families behind one interface, so the scoring loop below is
+// written once.
+
+// hidden and logits ([batch][length][width]) through a decoder: `prefill`
+// tokens at once (prefill(h, l)), then one at a time (step(t, h, l)).
+template <class T, class Prefill, class Step>
+void stream_through(hyena::index_t batch, hyena::index_t length, hyena::index_t D, hyena::index_t V,
+                    hyena::index_t prefill, std::vector<T>& hidden, std::vector<T>& logits, Prefill&& prefill_fn,
+                    Step&& step_fn) {
   using hyena::cli::time_store;
-  const hyena::index_t D = model.d_model(), V = model.padded_vocab_size();
-  auto state = model.make_state(batch, length);
   if (prefill > 0) {
     std::vector<T> h(batch * prefill * D), l(batch * prefill * V);
-    model.prefill(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), h, l, ws);
+    prefill_fn(h, l);
     time_store(hidden, batch, length, D, 0, prefill, h);
     time_store(logits, batch, length, V, 0, prefill, l);
   }
   std::vector<T> h(batch * D), l(batch * V);
   for (hyena::index_t t = prefill; t < length; ++t) {
-    model.step(state, time_slice(ids, batch, length, 1, t, t + 1), h, l);
+    step_fn(t, h, l);
     time_store(hidden, batch, length, D, t, t + 1, h);
     time_store(logits, batch, length, V, t, t + 1, l);
   }
 }
 
+// HyenaDNA / safari (hyena_lm).
 template <class T>
-void run(const hyena::cli::args& args) {
-  // Every option first, so usage errors come before any file is read.
-  using hyena::cli::usage_error;
-  const auto execution = args.threads();
-  const auto N = args.integer<hyena::index_t>("--generate", 0);
-  hyena::sampling_options sampling;
-  sampling.temperature = args.number("--temperature", 1.0, 0.0);
-  sampling.top_k = args.integer<hyena::index_t>("--top-k", 0);
-  const auto seed = args.integer<std::uint64_t>("--seed", 0);
-  if (!args.has("--generate") &&
-      (args.has("--temperature") || args.has("--top-k") || args.has("--seed") || args.has("--allow-special")))
-    throw usage_error("--temperature, --top-k, --seed and --allow-special need --generate");
-  const bool stream = args.has("--stream");
-  if (args.has("--prefill") && !stream) throw usage_error("--prefill needs --stream");
-  const auto prefill = args.integer<hyena::index_t>("--prefill", 0);
-  const auto max_batch = args.integer<hyena::index_t>("--batch", 16, 1);
-  const bool special = args.has("--special-tokens");
-  if (int(args.has("--dna")) + int(args.has("--fasta")) + int(args.has("--ids-file")) != 1)
-    throw usage_error("give exactly one of --dna, --fasta, --ids-file");
-  if (args.has("--ids-file") && (special || args.has("--strict") || args.has("--uppercase")))
-    throw usage_error("--special-tokens, --strict and --uppercase apply to text, not to --ids-file");
-  const std::string weights_path = args.get("--weights");
+struct hyena_dna_family {
+  const hyena::hyena_lm<T>& model;
+  const hyena::character_tokenizer& tokenizer;
+  hyena::hyena_lm_workspace<T> ws;
 
-  hyena::hyena_lm_config config;
-  if (args.has("--config")) config = hyena::load_hyena_lm_config(args.get("--config"));
-  const auto tokenizer = hyena::character_tokenizer::dna();
-  const auto sequences = read_input(args, tokenizer, special);
-
-  auto weights = hyena::load_hyena_lm_weights<T>(hyena::safetensors_file::load(weights_path), config);
-  hyena::hyena_lm_options options = config.options;
-  // Without a config, sample only ids the DNA tokenizer produces: the padded
-  // embedding rows (12..15 in HyenaDNA) are not tokens.
-  if (options.vocab_size == 0) options.vocab_size = std::min(weights.padded_vocab_size, tokenizer.vocab_size());
-  hyena::hyena_lm<T> model(std::move(weights), options);
-  if (!args.has("--allow-special")) {
-    for (const auto id : tokenizer.character_ids())
-      if (id < std::int64_t(model.vocab_size())) sampling.allowed_ids.push_back(id);
-    if (sampling.allowed_ids.empty())
-      throw std::invalid_argument("the model's vocabulary has no sequence characters to generate; "
-                                  "give --allow-special to sample any token");
+  hyena::index_t d_model() const { return model.d_model(); }
+  hyena::index_t logits_width() const { return model.padded_vocab_size(); }
+  hyena::index_t max_length() const { return model.max_length(); }
+  std::int64_t pad_id() const { return hyena::character_tokenizer::pad_id; }
+  void forward(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
+               std::vector<T>& hidden, std::vector<T>& logits) {
+    model.forward(batch, length, ids, hidden, logits, ws);
   }
-  model.set_execution(execution);
-  const hyena::index_t D = model.d_model(), V = model.padded_vocab_size(), l_max = model.max_length();
+  void decode(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
+              hyena::index_t prefill, std::vector<T>& hidden, std::vector<T>& logits) {
+    using hyena::cli::time_slice;
+    auto state = model.make_state(batch, length);
+    stream_through<T>(
+        batch, length, d_model(), logits_width(), prefill, hidden, logits,
+        [&](std::vector<T>& h, std::vector<T>& l) {
+          model.prefill(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), h, l, ws);
+        },
+        [&](hyena::index_t t, std::vector<T>& h, std::vector<T>& l) {
+          model.step(state, time_slice(ids, batch, length, 1, t, t + 1), h, l);
+        });
+  }
+  std::vector<std::int64_t> generate(hyena::span<const std::int64_t> prompt, hyena::index_t n,
+                                     const hyena::sampling_options& sampling, std::uint64_t seed) const {
+    return hyena::generate(model, prompt, n, sampling, seed);
+  }
+  std::string describe(const std::vector<std::int64_t>& ids) const { return describe_tokens(tokenizer, ids); }
+};
+
+// StripedHyena 2 / Evo 2 (sh2_model): byte tokens; no length limit but memory.
+template <class T>
+struct striped_hyena_family {
+  const hyena::sh2_model<T>& model;
+  hyena::execution_context execution;
+
+  hyena::index_t d_model() const { return model.d_model(); }
+  hyena::index_t logits_width() const { return model.vocab_size(); }
+  hyena::index_t max_length() const { return std::numeric_limits<hyena::index_t>::max() / 4; }
+  std::int64_t pad_id() const { return 0; }
+  void forward(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
+               std::vector<T>& hidden, std::vector<T>& logits) {
+    model.forward(batch, length, ids, logits, hidden, execution);
+  }
+  void decode(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
+              hyena::index_t prefill, std::vector<T>& hidden, std::vector<T>& logits) {
+    using hyena::cli::time_slice;
+    auto state = model.make_state(batch, length);
+    stream_through<T>(
+        batch, length, d_model(), logits_width(), prefill, hidden, logits,
+        [&](std::vector<T>& h, std::vector<T>& l) {
+          model.prefill(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), l, h, execution);
+        },
+        [&](hyena::index_t t, std::vector<T>& h, std::vector<T>& l) {
+          model.step(state, time_slice(ids, batch, length, 1, t, t + 1), l, h, execution);
+        });
+  }
+  std::vector<std::int64_t> generate(hyena::span<const std::int64_t> prompt, hyena::index_t n,
+                                     const hyena::sampling_options& sampling, std::uint64_t seed) const {
+    return hyena::generate(model, prompt, n, sampling, seed);
+  }
+  std::string describe(const std::vector<std::int64_t>& ids) const { return describe_bytes(ids); }
+};
+
+// What run() parsed, for the scoring loop.
+struct run_options {
+  hyena::index_t generate = 0, prefill = 0, max_batch = 16;
+  bool stream = false, special = false;
+  std::uint64_t seed = 0;
+  hyena::sampling_options sampling;
+};
+
+template <class T, class Family>
+void score(const hyena::cli::args& args, Family& lm, const std::vector<sequence>& sequences, const run_options& o) {
+  const hyena::index_t N = o.generate, prefill = o.prefill, max_batch = o.max_batch;
+  const bool stream = o.stream, special = o.special;
+  const hyena::index_t D = lm.d_model(), V = lm.logits_width(), l_max = lm.max_length();
 
   // The model and generate() reject these too, but only when they get there,
   // without the sequence's name, and generation would fail after the scores
@@ -228,7 +280,6 @@ void run(const hyena::cli::args& args) {
   std::vector<T> embeddings(args.has("--embed") ? B * D : 0);
   std::vector<std::int64_t> generated;
   hyena::safetensors_writer writer;
-  hyena::hyena_lm_workspace<T> ws;
   const bool keep_outputs = args.has("--output");
   std::vector<std::vector<T>> hidden_of(keep_outputs ? B : 0), logits_of(keep_outputs ? B : 0);
 
@@ -250,15 +301,15 @@ void run(const hyena::cli::args& args) {
     const hyena::index_t L = sequences[order[first]].ids.size();
     const hyena::index_t fits = std::max<hyena::index_t>(1, max_batch_tokens / std::max<hyena::index_t>(L, 1));
     count = std::min({max_batch, B - first, fits});
-    std::vector<std::int64_t> ids(count * L, hyena::character_tokenizer::pad_id);
+    std::vector<std::int64_t> ids(count * L, lm.pad_id());
     for (hyena::index_t b = 0; b < count; ++b)
       std::copy(sequences[order[first + b]].ids.begin(), sequences[order[first + b]].ids.end(), ids.begin() + b * L);
     std::vector<T> hidden(count * L * D), logits(count * L * V);
     const auto start = std::chrono::steady_clock::now();
     if (stream)
-      decode(model, count, L, ids, prefill, hidden, logits, ws);
+      lm.decode(count, L, ids, prefill, hidden, logits);
     else
-      model.forward(count, L, ids, hidden, logits, ws);
+      lm.forward(count, L, ids, hidden, logits);
     model_seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
     padded_tokens += count * L;
     for (hyena::index_t b = 0; b < count; ++b) {
@@ -329,9 +380,9 @@ void run(const hyena::cli::args& args) {
       const hyena::span<const std::int64_t> prompt(ids.data(), ids.size() - (special ? 1 : 0));
       // One stream per sequence, so a sequence's continuation does not depend
       // on which others are in the file.
-      const auto tokens = hyena::generate(model, prompt, N, sampling, seed + b);
+      const auto tokens = lm.generate(prompt, N, o.sampling, o.seed + b);
       generated.insert(generated.end(), tokens.begin(), tokens.end());
-      std::printf("generated %s: %s\n", sequences[b].name.c_str(), describe_tokens(tokenizer, tokens).c_str());
+      std::printf("generated %s: %s\n", sequences[b].name.c_str(), lm.describe(tokens).c_str());
     }
 
   if (!args.has("--output")) return;
@@ -345,6 +396,77 @@ void run(const hyena::cli::args& args) {
   if (!embeddings.empty()) writer.add("embeddings", {B, D}, embeddings);
   if (N > 0) writer.add("generated", {B, N}, generated);
   writer.save(args.get("--output"));
+}
+
+template <class T>
+void run(const hyena::cli::args& args) {
+  // Every option first, so usage errors come before any file is read.
+  using hyena::cli::usage_error;
+  const auto execution = args.threads();
+  run_options o;
+  o.generate = args.integer<hyena::index_t>("--generate", 0);
+  o.sampling.temperature = args.number("--temperature", 1.0, 0.0);
+  o.sampling.top_k = args.integer<hyena::index_t>("--top-k", 0);
+  o.seed = args.integer<std::uint64_t>("--seed", 0);
+  if (!args.has("--generate") &&
+      (args.has("--temperature") || args.has("--top-k") || args.has("--seed") || args.has("--allow-special")))
+    throw usage_error("--temperature, --top-k, --seed and --allow-special need --generate");
+  o.stream = args.has("--stream");
+  if (args.has("--prefill") && !o.stream) throw usage_error("--prefill needs --stream");
+  o.prefill = args.integer<hyena::index_t>("--prefill", 0);
+  o.max_batch = args.integer<hyena::index_t>("--batch", 16, 1);
+  o.special = args.has("--special-tokens");
+  if (int(args.has("--dna")) + int(args.has("--fasta")) + int(args.has("--ids-file")) != 1)
+    throw usage_error("give exactly one of --dna, --fasta, --ids-file");
+  if (args.has("--ids-file") && (o.special || args.has("--strict") || args.has("--uppercase")))
+    throw usage_error("--special-tokens, --strict and --uppercase apply to text, not to --ids-file");
+  const auto file = hyena::safetensors_file::load(args.get("--weights"));
+  const auto dna = hyena::character_tokenizer::dna();
+
+  if (hyena::is_sh2_checkpoint(file)) {  // StripedHyena 2 / Evo 2: vortex's keys
+    if (!args.has("--config"))
+      throw usage_error("a StripedHyena 2 (Evo 2) checkpoint needs --config, its vortex model config as JSON "
+                        "(examples/convert_vortex.py writes one)");
+    if (o.special) throw usage_error("--special-tokens: byte-level models (StripedHyena 2) have no special tokens");
+    const auto config = hyena::load_sh2_config(args.get("--config"));
+    for (const auto& note : config.notes) args.note(note);
+    hyena::tokenizer_options strict;
+    strict.strict = true;
+    const auto sequences = read_input(args, [&](const std::string& text, bool check) {
+      if (check) (void)dna.encode(text, strict);  // throws naming the first character outside ACGTN
+      return hyena::byte_tokenizer::encode(text);
+    });
+    const hyena::sh2_model<T> model(hyena::load_sh2_weights<T>(file, config));
+    if (!args.has("--allow-special"))
+      for (const char c : dna.characters()) o.sampling.allowed_ids.push_back(static_cast<unsigned char>(c));
+    striped_hyena_family<T> lm{model, execution};
+    score<T>(args, lm, sequences, o);
+    return;
+  }
+
+  hyena::hyena_lm_config config;
+  if (args.has("--config")) config = hyena::load_hyena_lm_config(args.get("--config"));
+  hyena::tokenizer_options text_options;
+  text_options.strict = args.has("--strict");
+  text_options.add_special_tokens = o.special;
+  const auto sequences =
+      read_input(args, [&](const std::string& text, bool) { return dna.encode(text, text_options); });
+  auto weights = hyena::load_hyena_lm_weights<T>(file, config);
+  hyena::hyena_lm_options options = config.options;
+  // Without a config, sample only ids the DNA tokenizer produces: the padded
+  // embedding rows (12..15 in HyenaDNA) are not tokens.
+  if (options.vocab_size == 0) options.vocab_size = std::min(weights.padded_vocab_size, dna.vocab_size());
+  hyena::hyena_lm<T> model(std::move(weights), options);
+  if (!args.has("--allow-special")) {
+    for (const auto id : dna.character_ids())
+      if (id < std::int64_t(model.vocab_size())) o.sampling.allowed_ids.push_back(id);
+    if (o.sampling.allowed_ids.empty())
+      throw std::invalid_argument("the model's vocabulary has no sequence characters to generate; "
+                                  "give --allow-special to sample any token");
+  }
+  model.set_execution(execution);
+  hyena_dna_family<T> lm{model, dna, {}};
+  score<T>(args, lm, sequences, o);
 }
 
 }  // namespace

@@ -66,6 +66,10 @@ struct operator_object : std::enable_shared_from_this<operator_object> {
  public:
   either<bound_operator> impl;
 
+  // The callers' generic lambdas deduce their return type: clang 14 leaves
+  // the virtual members of std::shared_ptr control blocks made inside them
+  // undefined (a link error in the ASan build) when such a lambda spells
+  // `-> py::object` itself.
   template <class Fn>
   decltype(auto) visit(Fn&& fn) const {
     return std::visit([&](const auto& b) -> decltype(auto) { return fn(*b); }, impl);
