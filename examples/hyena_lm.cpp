@@ -172,9 +172,35 @@ void stream_through(hyena::index_t batch, hyena::index_t length, hyena::index_t 
   }
 }
 
+// What both families do alike: decode() through the model's decoder and
+// generate(); Family supplies model, prefill_into and step_into (its
+// decoder's argument order).
+template <class T, class Family>
+struct family_common {
+  void decode(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
+              hyena::index_t prefill, std::vector<T>& hidden, std::vector<T>& logits) {
+    using hyena::cli::time_slice;
+    auto& self = static_cast<Family&>(*this);
+    auto state = self.model.make_state(batch, length);
+    stream_through<T>(
+        batch, length, self.d_model(), self.logits_width(), prefill, hidden, logits,
+        [&](std::vector<T>& h, std::vector<T>& l) {
+          self.prefill_into(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), h, l);
+        },
+        [&](hyena::index_t t, std::vector<T>& h, std::vector<T>& l) {
+          self.step_into(state, time_slice(ids, batch, length, 1, t, t + 1), h, l);
+        });
+  }
+  std::vector<std::int64_t> generate(hyena::span<const std::int64_t> prompt, hyena::index_t n,
+                                     const hyena::sampling_options& sampling, std::uint64_t seed) const {
+    return hyena::generate(static_cast<const Family&>(*this).model, prompt, n, sampling, seed);
+  }
+};
+
 // HyenaDNA / safari (hyena_lm).
 template <class T>
-struct hyena_dna_family {
+struct hyena_dna_family : family_common<T, hyena_dna_family<T>> {
+  hyena_dna_family(const hyena::hyena_lm<T>& m, const hyena::character_tokenizer& t) : model(m), tokenizer(t) {}
   const hyena::hyena_lm<T>& model;
   const hyena::character_tokenizer& tokenizer;
   hyena::hyena_lm_workspace<T> ws;
@@ -187,29 +213,22 @@ struct hyena_dna_family {
                std::vector<T>& hidden, std::vector<T>& logits) {
     model.forward(batch, length, ids, hidden, logits, ws);
   }
-  void decode(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
-              hyena::index_t prefill, std::vector<T>& hidden, std::vector<T>& logits) {
-    using hyena::cli::time_slice;
-    auto state = model.make_state(batch, length);
-    stream_through<T>(
-        batch, length, d_model(), logits_width(), prefill, hidden, logits,
-        [&](std::vector<T>& h, std::vector<T>& l) {
-          model.prefill(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), h, l, ws);
-        },
-        [&](hyena::index_t t, std::vector<T>& h, std::vector<T>& l) {
-          model.step(state, time_slice(ids, batch, length, 1, t, t + 1), h, l);
-        });
+  template <class State>
+  void prefill_into(State& state, hyena::index_t n, const std::vector<std::int64_t>& ids, std::vector<T>& h,
+                    std::vector<T>& l) {
+    model.prefill(state, n, ids, h, l, ws);
   }
-  std::vector<std::int64_t> generate(hyena::span<const std::int64_t> prompt, hyena::index_t n,
-                                     const hyena::sampling_options& sampling, std::uint64_t seed) const {
-    return hyena::generate(model, prompt, n, sampling, seed);
+  template <class State>
+  void step_into(State& state, const std::vector<std::int64_t>& ids, std::vector<T>& h, std::vector<T>& l) {
+    model.step(state, ids, h, l);
   }
   std::string describe(const std::vector<std::int64_t>& ids) const { return describe_tokens(tokenizer, ids); }
 };
 
 // StripedHyena 2 / Evo 2 (sh2_model): byte tokens; no length limit but memory.
 template <class T>
-struct striped_hyena_family {
+struct striped_hyena_family : family_common<T, striped_hyena_family<T>> {
+  striped_hyena_family(const hyena::sh2_model<T>& m, hyena::execution_context e) : model(m), execution(e) {}
   const hyena::sh2_model<T>& model;
   hyena::execution_context execution;
 
@@ -221,22 +240,14 @@ struct striped_hyena_family {
                std::vector<T>& hidden, std::vector<T>& logits) {
     model.forward(batch, length, ids, logits, hidden, execution);
   }
-  void decode(hyena::index_t batch, hyena::index_t length, const std::vector<std::int64_t>& ids,
-              hyena::index_t prefill, std::vector<T>& hidden, std::vector<T>& logits) {
-    using hyena::cli::time_slice;
-    auto state = model.make_state(batch, length);
-    stream_through<T>(
-        batch, length, d_model(), logits_width(), prefill, hidden, logits,
-        [&](std::vector<T>& h, std::vector<T>& l) {
-          model.prefill(state, prefill, time_slice(ids, batch, length, 1, 0, prefill), l, h, execution);
-        },
-        [&](hyena::index_t t, std::vector<T>& h, std::vector<T>& l) {
-          model.step(state, time_slice(ids, batch, length, 1, t, t + 1), l, h, execution);
-        });
+  template <class State>
+  void prefill_into(State& state, hyena::index_t n, const std::vector<std::int64_t>& ids, std::vector<T>& h,
+                    std::vector<T>& l) {
+    model.prefill(state, n, ids, l, h, execution);
   }
-  std::vector<std::int64_t> generate(hyena::span<const std::int64_t> prompt, hyena::index_t n,
-                                     const hyena::sampling_options& sampling, std::uint64_t seed) const {
-    return hyena::generate(model, prompt, n, sampling, seed);
+  template <class State>
+  void step_into(State& state, const std::vector<std::int64_t>& ids, std::vector<T>& h, std::vector<T>& l) {
+    model.step(state, ids, l, h, execution);
   }
   std::string describe(const std::vector<std::int64_t>& ids) const { return describe_bytes(ids); }
 };
@@ -439,7 +450,7 @@ void run(const hyena::cli::args& args) {
     const hyena::sh2_model<T> model(hyena::load_sh2_weights<T>(file, config));
     if (!args.has("--allow-special"))
       for (const char c : dna.characters()) o.sampling.allowed_ids.push_back(static_cast<unsigned char>(c));
-    striped_hyena_family<T> lm{model, execution};
+    striped_hyena_family<T> lm(model, execution);
     score<T>(args, lm, sequences, o);
     return;
   }
@@ -465,7 +476,7 @@ void run(const hyena::cli::args& args) {
                                   "give --allow-special to sample any token");
   }
   model.set_execution(execution);
-  hyena_dna_family<T> lm{model, dna, {}};
+  hyena_dna_family<T> lm(model, dna);
   score<T>(args, lm, sequences, o);
 }
 
