@@ -70,6 +70,20 @@ inline bool within_limits(const safetensors_file& file) {
   return true;
 }
 
+/// `load()`'s result, or nothing when it refuses the input with one of the
+/// loaders' documented exceptions (std::invalid_argument, std::length_error,
+/// std::runtime_error, safetensors_error among the last).
+template <class Load>
+auto load_or_refuse(Load&& load) -> std::optional<decltype(load())> {
+  try {
+    return load();
+  } catch (const std::invalid_argument&) {
+  } catch (const std::length_error&) {
+  } catch (const std::runtime_error&) {
+  }
+  return std::nullopt;
+}
+
 /// Parses `data` as a safetensors file; nothing when the library rejects it
 /// with safetensors_error, the only exception parse documents.
 inline std::optional<safetensors_file> parse(const std::uint8_t* data, std::size_t size) {

@@ -30,16 +30,8 @@ inline int fuzz_lm(const std::uint8_t* data, std::size_t size) {
   const std::optional<safetensors_file> parsed = parse(data, size);
   if (!parsed || !within_limits(*parsed)) return 0;
 
-  std::optional<hyena_lm_weights<float>> weights;
-  try {
-    weights = load_hyena_lm_weights<float>(*parsed);
-  } catch (const std::invalid_argument&) {
-    return 0;
-  } catch (const std::length_error&) {
-    return 0;
-  } catch (const std::runtime_error&) {  // safetensors_error among them
-    return 0;
-  }
+  auto weights = load_or_refuse([&] { return load_hyena_lm_weights<float>(*parsed); });
+  if (!weights) return 0;
 
   hyena_lm<float> model(std::move(*weights));
   model.set_execution(execution_context::serial());

@@ -84,16 +84,8 @@ inline int fuzz_operator(const std::uint8_t* data, std::size_t size) {
   const safetensors_file& file = *parsed;
   const std::string prefix = operator_prefix(file);
 
-  std::optional<hyena_weights<float>> weights;
-  try {
-    weights = load_hyena_weights<float>(file, prefix);
-  } catch (const std::invalid_argument&) {
-    return 0;
-  } catch (const std::length_error&) {
-    return 0;
-  } catch (const std::runtime_error&) {  // safetensors_error among them
-    return 0;
-  }
+  const auto weights = load_or_refuse([&] { return load_hyena_weights<float>(file, prefix); });
+  if (!weights) return 0;
 
   // Loaded weights are valid: the round trip and the operator must work.
   safetensors_writer writer;

@@ -37,17 +37,10 @@ inline int fuzz_sh2(const std::uint8_t* data, std::size_t size) {
   const nlohmann::json document = nlohmann::json::parse(entry->second, nullptr, /*allow_exceptions=*/false);
   if (document.is_discarded()) return 0;
 
-  std::optional<sh2_model<float>> model;
-  try {
-    const sh2_config config = parse_sh2_config(document, "<fuzz config>");
-    model.emplace(load_sh2_weights<float>(*parsed, config));
-  } catch (const std::invalid_argument&) {
-    return 0;
-  } catch (const std::length_error&) {
-    return 0;
-  } catch (const std::runtime_error&) {  // safetensors_error among them
-    return 0;
-  }
+  const auto model = load_or_refuse([&] {
+    return sh2_model<float>(load_sh2_weights<float>(*parsed, parse_sh2_config(document, "<fuzz config>")));
+  });
+  if (!model) return 0;
 
   const index_t L = forward_length, V = model->vocab_size();
   std::vector<std::int64_t> ids(L);
