@@ -37,7 +37,8 @@ ctest --test-dir "$asan" --output-on-failure -j"$jobs" -E '^packaging_'
 
 tsan=build/sanitize-thread
 CC=gcc CXX=g++ cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="$flags" -DHYENA_SANITIZE=thread -DHYENA_BLAS=eigen \
-      -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF -DHYENA_PYTHON=OFF
+      -DHYENA_BUILD_BENCHMARKS=OFF -DHYENA_BUILD_EXAMPLES=OFF -DHYENA_BUILD_HEADER_CHECKS=OFF -DHYENA_PYTHON=OFF \
+      -DHYENA_UNITY_TESTS=OFF
 # test_concurrency covers the operator used from many threads; the others
 # their own shared plans, filters and attention splits (the layer's file runs
 # every attention core at several thread counts and shares a layer across

@@ -17,6 +17,10 @@
 #include "support/expect_error.hpp"
 #include "support/numerics.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace fft_conv_test {
+
 namespace {
 
 using hyena::test::expect_error_within;
@@ -301,3 +305,5 @@ TYPED_TEST(FftConv, RejectsBadInput) {
 }
 
 }  // namespace
+
+}  // namespace fft_conv_test

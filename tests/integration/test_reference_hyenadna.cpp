@@ -17,6 +17,10 @@
 #include "support/numerics.hpp"
 #include "support/reference.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace reference_hyenadna_test {
+
 namespace {
 
 using hyena::index_t;
@@ -236,3 +240,5 @@ TEST(HyenaDnaReference, TokenizerMatchesTheDumpedVocabulary) {
 }
 
 }  // namespace
+
+}  // namespace reference_hyenadna_test

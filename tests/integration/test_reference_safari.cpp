@@ -13,6 +13,10 @@
 #include "support/numerics.hpp"
 #include "support/reference.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace reference_safari_test {
+
 namespace {
 
 using hyena::index_t;
@@ -163,3 +167,5 @@ INSTANTIATE_TEST_SUITE_P(AllDumps, SafariReference,
                          [](const auto& test_info) { return test_info.param; });
 
 }  // namespace
+
+}  // namespace reference_safari_test

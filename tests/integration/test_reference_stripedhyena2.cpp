@@ -30,6 +30,10 @@
 #include "support/numerics.hpp"
 #include "support/reference.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace reference_stripedhyena2_test {
+
 namespace {
 
 using hyena::index_t;
@@ -411,3 +415,5 @@ TYPED_TEST(ReferenceStripedHyena2, WholeModelLogits) {
 }
 
 }  // namespace
+
+}  // namespace reference_stripedhyena2_test

@@ -24,6 +24,10 @@
 #include "support/numerics.hpp"
 #include "support/reference.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace reference_stripedhyena2_decoding_test {
+
 namespace {
 
 using hyena::index_t;
@@ -229,3 +233,5 @@ TEST(StripedHyena2Decoding, RejectsMisuse) {
 }
 
 }  // namespace
+
+}  // namespace reference_stripedhyena2_decoding_test

@@ -10,6 +10,10 @@
 #include "support/expect_error.hpp"
 #include "support/numerics.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace rms_norm_test {
+
 namespace {
 
 using hyena::index_t;
@@ -77,3 +81,5 @@ TEST(RmsNorm, RejectsBadInput) {
 }
 
 }  // namespace
+
+}  // namespace rms_norm_test

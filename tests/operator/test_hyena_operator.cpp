@@ -14,6 +14,10 @@
 #include "support/naive_hyena.hpp"
 #include "support/numerics.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace hyena_operator_test {
+
 namespace {
 
 using hyena::index_t;
@@ -251,3 +255,5 @@ TYPED_TEST(HyenaOperator, RejectsBadInput) {
 }
 
 }  // namespace
+
+}  // namespace hyena_operator_test

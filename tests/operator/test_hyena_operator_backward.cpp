@@ -17,6 +17,10 @@
 #include "support/gradient_check.hpp"
 #include "support/numerics.hpp"
 
+// A named namespace: tests/CMakeLists.txt compiles each folder as one unity
+// translation unit, where these helpers would clash with another file's.
+namespace hyena_operator_backward_test {
+
 namespace {
 
 using hyena::index_t;
@@ -296,3 +300,5 @@ TEST(HyenaOperatorBackward, RejectsBadInput) {
 }
 
 }  // namespace
+
+}  // namespace hyena_operator_backward_test
