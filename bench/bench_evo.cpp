@@ -1,15 +1,19 @@
-// A StripedHyena 2 model with Evo 2 1B's shapes (random weights, float32):
-// prefill tokens/s and decode tokens/s at 1K-8K context, peak memory, and
-// the prefill time over the bare GEMM time of the same projections and MLPs,
-// all in one run.
+// A StripedHyena 2 model with Evo 2's shapes (random weights, BF16 storage
+// as Evo 2 ships them, computed in float32): prefill tokens/s and decode
+// tokens/s at 1K-8K context, peak memory, and the prefill time over the bare
+// GEMM time of the same projections and MLPs, all in one run.
 //
-//   bench_evo [--layers N] [--threads T] [--max-length L] [google benchmark flags]
+//   bench_evo [--shapes 1b|7b] [--storage bf16|float32] [--layers N] [--threads T]
+//             [--max-length L] [google benchmark flags]
 //
 // Evo 2 1B (SPEC.md 1): D 1920, 25 layers, attention at 3, 10, 17, 24 (15
 // heads of 128, no GQA), the other layers hcs, hcm, hcl in turn (128 filter
 // groups; hcs 7 taps, hcm 128, hcl 16 modes), MLP inner 5120, vocabulary 512.
-// --layers keeps the first N layers (the costs add per layer). BF16 storage
-// is not implemented: the weights are float32, twice the bytes Evo 2 ships.
+// 7B (evo2-7b-8k): D 4096, 32 layers, attention at 3, 10, 17, 24, 31 (32
+// heads of 128), 256 filter groups, MLP inner 11008; --max-length defaults
+// to 1024 there (the question is whether it fits in 24 GiB). --layers keeps
+// the first N layers (the costs add per layer). --storage float32 stores the
+// matrices in float32 instead (twice the bytes).
 //
 // BM_prefill_decode/L: one prefill of L tokens (the reported time), then
 // `decode_steps` decoding steps from there (counter decode_tok/s); peak_GiB
@@ -37,9 +41,10 @@ namespace {
 
 using hyena::index_t;
 
-constexpr index_t D = 1920, heads = 15, groups = 128, inner = 5120, vocab = 512, state_size = 16;
+constexpr index_t vocab = 512, state_size = 16;
 constexpr index_t decode_steps = 16;
-index_t layers = 25;
+index_t D = 1920, heads = 15, groups = 128, inner = 5120, layers = 25;
+bool bf16 = true;
 hyena::execution_context execution;
 
 std::vector<float> noise(index_t n, std::mt19937& gen, float scale) {
@@ -47,6 +52,13 @@ std::vector<float> noise(index_t n, std::mt19937& gen, float scale) {
   std::vector<float> v(n);
   for (auto& x : v) x = dist(gen);
   return v;
+}
+
+// A matrix of n uniform values in [-scale, scale): BF16 storage made from
+// each float (so the float32 copy exists for one matrix at a time), or float32.
+hyena::weight_matrix<float> matrix(index_t n, std::mt19937& gen, float scale) {
+  auto values = noise(n, gen, scale);
+  return bf16 ? hyena::weight_matrix<float>::rounded_to_bf16(values) : hyena::weight_matrix<float>(std::move(values));
 }
 
 bool is_attention(index_t layer) { return layer % 7 == 3; }  // 3, 10, 17, 24
@@ -65,9 +77,9 @@ void common(W& w, index_t layer, std::mt19937& gen) {
   w.post_norm_scale.assign(D, 1.0f);
   const float s = 1.0f / std::sqrt(float(D));
   w.mlp.d_model = D, w.mlp.inner = inner, w.mlp.gelu = layer == 0;
-  w.mlp.l1 = noise(inner * D, gen, s);
-  w.mlp.l2 = noise(inner * D, gen, s);
-  w.mlp.l3 = noise(D * inner, gen, 1.0f / std::sqrt(float(inner)));
+  w.mlp.l1 = matrix(inner * D, gen, s);
+  w.mlp.l2 = matrix(inner * D, gen, s);
+  w.mlp.l3 = matrix(D * inner, gen, 1.0f / std::sqrt(float(inner)));
 }
 
 const hyena::sh2_model<float>& model() {
@@ -83,8 +95,8 @@ const hyena::sh2_model<float>& model() {
         hyena::sh2_attention_block_weights<float> a;
         common(a, i, gen);
         a.heads = heads, a.kv_heads = heads;
-        a.qkv = noise(3 * D * D, gen, s);
-        a.out_weight = noise(D * D, gen, s);
+        a.qkv = matrix(3 * D * D, gen, s);
+        a.out_weight = matrix(D * D, gen, s);
         a.out_bias.assign(D, 0.0f);
         for (index_t k = 0; k < D / heads / 2; ++k)
           a.inv_freq.push_back(float(std::pow(10000.0, -2.0 * double(k) / double(D / heads))));
@@ -94,9 +106,9 @@ const hyena::sh2_model<float>& model() {
       hyena::sh2_hyena_block_weights<float> h;
       common(h, i, gen);
       h.kind = kind_of(i);
-      h.projections = noise(3 * D * D, gen, s);
+      h.projections = matrix(3 * D * D, gen, s);
       h.short_filter = noise(3 * D * 3, gen, 0.5f);
-      h.out_weight = noise(D * D, gen, s);
+      h.out_weight = matrix(D * D, gen, s);
       h.out_bias.assign(D, 0.0f);
       if (h.kind == hyena::sh2_filter_kind::hcl) {
         h.state_size = state_size;
@@ -152,7 +164,8 @@ void BM_prefill_decode(benchmark::State& state) {
 void BM_gemm_floor(benchmark::State& state) {
   const index_t L = index_t(state.range(0));
   std::mt19937 gen(3);
-  const auto w3 = noise(3 * D * D, gen, 0.02f), w1 = noise(D * D, gen, 0.02f), wm = noise(inner * D, gen, 0.02f);
+  // The same storage as the model's, so the ratio compares like with like.
+  const auto w3 = matrix(3 * D * D, gen, 0.02f), w1 = matrix(D * D, gen, 0.02f), wm = matrix(inner * D, gen, 0.02f);
   const auto x = noise(L * inner, gen, 1.0f);
   std::vector<float> y(L * 3 * D > L * inner ? L * 3 * D : L * inner);
   for (auto _ : state) {
@@ -177,8 +190,18 @@ void BM_gemm_floor(benchmark::State& state) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (const auto v = hyena::bench::take_option(argc, argv, "--layers")) layers = std::stoul(*v);
   index_t max_length = 8192;
+  if (const auto v = hyena::bench::take_option(argc, argv, "--shapes")) {
+    if (*v == "7b")
+      D = 4096, heads = 32, groups = 256, inner = 11008, layers = 32, max_length = 1024;
+    else if (*v != "1b")
+      return std::fprintf(stderr, "bench_evo: --shapes must be 1b or 7b\n"), 2;
+  }
+  if (const auto v = hyena::bench::take_option(argc, argv, "--storage")) {
+    if (*v != "bf16" && *v != "float32") return std::fprintf(stderr, "bench_evo: --storage must be bf16 or float32\n"), 2;
+    bf16 = *v == "bf16";
+  }
+  if (const auto v = hyena::bench::take_option(argc, argv, "--layers")) layers = std::stoul(*v);
   if (const auto v = hyena::bench::take_option(argc, argv, "--max-length")) max_length = std::stoul(*v);
   execution = hyena::execution_context(hyena::bench::take_threads(argc, argv));
   auto* prefill = benchmark::RegisterBenchmark("BM_prefill_decode", BM_prefill_decode);
@@ -186,8 +209,8 @@ int main(int argc, char** argv) {
   prefill->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);
   floor->UseManualTime()->Iterations(1)->Unit(benchmark::kSecond);  // same run names, so the ratios pair up
   for (index_t L = 1024; L <= max_length; L *= 2) prefill->Arg(L), floor->Arg(L);
-  std::printf("Evo 2 1B shapes: %zu layers, d_model %zu, inner %zu, float32 weights (%.2f GiB)\n", std::size_t(layers),
-              std::size_t(D), std::size_t(inner),
-              double(layers) * double(4 * D * D + 3 * D * inner) * 4.0 / double(1 << 30));
+  std::printf("Evo 2 shapes: %zu layers, d_model %zu, inner %zu, %s matrices (%.2f GiB), float32 compute\n",
+              std::size_t(layers), std::size_t(D), std::size_t(inner), bf16 ? "BF16" : "float32",
+              double(layers) * double(4 * D * D + 3 * D * inner) * (bf16 ? 2.0 : 4.0) / double(1 << 30));
   return hyena::bench::run_with_ratios(argc, argv, {{"BM_prefill_decode/", "BM_gemm_floor/", "prefill / GEMM floor"}});
 }

@@ -19,3 +19,4 @@
 #include "model/striped_hyena_block.hpp"
 #include "model/striped_hyena_model.hpp"
 #include "model/tokenizer.hpp"
+#include "model/weight_matrix.hpp"

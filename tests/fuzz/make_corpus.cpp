@@ -183,6 +183,7 @@ bytes_t random_lm(const lm_case& c, std::uint64_t seed) {
 struct sh2_case {
   index_t d_model, vocab, groups, hcs_taps, state, inner, heads, kv_heads;
   std::vector<std::string> kinds;  // "hcs", "hcm", "hcl", "mha" per layer
+  bool bf16 = false;               // the Linear weights as BF16, as Evo 2 ships them
 };
 
 /// A StripedHyena 2 model in vortex's keys, its config in the metadata.
@@ -199,6 +200,12 @@ bytes_t random_sh2(const sh2_case& c, std::uint64_t seed) {
                            {"evo2_style_activations", true}, {"eps", 1e-6},
                            {"interleave", true},       {"column_split_hyena", false}};
   std::map<std::string, std::vector<index_t>> layers;
+  const auto matrix = [&](const std::string& name, std::vector<index_t> shape, const std::vector<float>& values) {
+    if (!c.bf16) return put(w, name, std::move(shape), values);
+    std::vector<std::uint16_t> bits(values.size());
+    for (std::size_t k = 0; k < bits.size(); ++k) bits[k] = hyena::detail::float_to_bf16(values[k]);
+    w.add_bf16(name, std::move(shape), hyena::span<const std::uint16_t>(bits));
+  };
   put(w, "embedding_layer.weight", {V, D}, uniform<float>(rng, V * D, -1, 1));
   put(w, "norm.scale", {D}, uniform<float>(rng, D, 0.5, 1.5));
   for (index_t i = 0; i < c.kinds.size(); ++i) {
@@ -207,20 +214,20 @@ bytes_t random_sh2(const sh2_case& c, std::uint64_t seed) {
     const std::string p = "blocks." + std::to_string(i) + ".";
     put(w, p + "pre_norm.scale", {D}, uniform<float>(rng, D, 0.5, 1.5));
     put(w, p + "post_norm.scale", {D}, uniform<float>(rng, D, 0.5, 1.5));
-    put(w, p + "mlp.l1.weight", {I, D}, uniform<float>(rng, I * D, -0.5, 0.5));
-    put(w, p + "mlp.l2.weight", {I, D}, uniform<float>(rng, I * D, -0.5, 0.5));
-    put(w, p + "mlp.l3.weight", {D, I}, uniform<float>(rng, D * I, -0.5, 0.5));
+    matrix(p + "mlp.l1.weight", {I, D}, uniform<float>(rng, I * D, -0.5, 0.5));
+    matrix(p + "mlp.l2.weight", {I, D}, uniform<float>(rng, I * D, -0.5, 0.5));
+    matrix(p + "mlp.l3.weight", {D, I}, uniform<float>(rng, D * I, -0.5, 0.5));
     if (kind == "mha") {
       const index_t E = Dh * (c.heads + 2 * c.kv_heads);
-      put(w, p + "inner_mha_cls.Wqkv.weight", {E, D}, uniform<float>(rng, E * D, -0.5, 0.5));
-      put(w, p + "inner_mha_cls.out_proj.weight", {D, D}, uniform<float>(rng, D * D, -0.5, 0.5));
+      matrix(p + "inner_mha_cls.Wqkv.weight", {E, D}, uniform<float>(rng, E * D, -0.5, 0.5));
+      matrix(p + "inner_mha_cls.out_proj.weight", {D, D}, uniform<float>(rng, D * D, -0.5, 0.5));
       put(w, p + "inner_mha_cls.out_proj.bias", {D}, uniform<float>(rng, D, -0.1, 0.1));
       put(w, p + "inner_mha_cls.rotary_emb.inv_freq", {Dh / 2}, uniform<float>(rng, Dh / 2, 0.01, 1));
       continue;
     }
-    put(w, p + "projections.weight", {3 * D, D}, uniform<float>(rng, 3 * D * D, -0.5, 0.5));
+    matrix(p + "projections.weight", {3 * D, D}, uniform<float>(rng, 3 * D * D, -0.5, 0.5));
     put(w, p + "filter.short_filter_weight", {3 * D, 1, 3}, uniform<float>(rng, 3 * D * 3, -0.5, 0.5));
-    put(w, p + "out_filter_dense.weight", {D, D}, uniform<float>(rng, D * D, -0.5, 0.5));
+    matrix(p + "out_filter_dense.weight", {D, D}, uniform<float>(rng, D * D, -0.5, 0.5));
     put(w, p + "out_filter_dense.bias", {D}, uniform<float>(rng, D, -0.1, 0.1));
     if (kind == "hcl") {
       put(w, p + "filter.log_poles", {D, c.state, 1}, uniform<float>(rng, D * c.state, -1, -0.01));
@@ -319,11 +326,13 @@ int main(int argc, char** argv) try {
     add_with_variants(lm, stem, data, seed++);
   }
 
-  // StripedHyena 2 models: every block kind, GQA and not, one and several groups.
+  // StripedHyena 2 models: every block kind, GQA and not, one and several
+  // groups, float32 and BF16 matrices.
   const sh2_case striped[] = {
       {4, 16, 1, 3, 2, 8, 2, 2, {"hcs", "hcm", "hcl", "mha"}},
       {8, 32, 2, 7, 4, 16, 4, 2, {"hcl", "mha", "hcs"}},
       {6, 8, 3, 5, 1, 6, 3, 1, {"hcm"}},
+      {4, 16, 2, 3, 2, 8, 2, 1, {"mha", "hcl", "hcs"}, true},
   };
   for (std::size_t i = 0; i < std::size(striped); ++i) {
     const std::string stem = "generated_sh2_" + std::to_string(i);

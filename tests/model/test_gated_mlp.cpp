@@ -55,8 +55,8 @@ void check_naive() {
             for (index_t i = 0; i < I; ++i) {
               long double a = 0, b = 0;
               for (index_t j = 0; j < D; ++j) {
-                a += (long double)w.l1[i * D + j] * z[r * D + j];
-                b += (long double)w.l2[i * D + j] * z[r * D + j];
+                a += (long double)w.l1.values[i * D + j] * z[r * D + j];
+                b += (long double)w.l2.values[i * D + j] * z[r * D + j];
               }
               if (gelu) a = 0.5L * a * (1 + std::erf(a / std::sqrt(2.0L)));
               g[i] = a * b;
@@ -64,8 +64,8 @@ void check_naive() {
             for (index_t e = 0; e < D; ++e) {
               long double acc = 0, absolute = 0;
               for (index_t i = 0; i < I; ++i) {
-                acc += (long double)w.l3[e * I + i] * g[i];
-                absolute += std::fabs((long double)w.l3[e * I + i] * g[i]);
+                acc += (long double)w.l3.values[e * I + i] * g[i];
+                absolute += std::fabs((long double)w.l3.values[e * I + i] * g[i]);
               }
               expected[r * D + e] = double(acc);
               scale[r * D + e] = double(absolute);
@@ -102,10 +102,10 @@ TEST(GatedMlp, RejectsBadInput) {
   std::vector<float> z(8), hidden(2 * 12), short_hidden(12), out(8);
   expect_invalid([&] { hyena::gated_mlp<float>(w, 2, z, short_hidden, out); }, {"hidden", "rows*2*inner"});
   expect_invalid([&] { hyena::gated_mlp<float>(w, 3, z, hidden, out); }, {"z", "rows*d_model"});
-  w.l3.pop_back();
+  w.l3.values.pop_back();
   expect_invalid([&] { hyena::gated_mlp<float>(w, 2, z, hidden, out); }, {"l3", "d_model*inner"});
   w = random_mlp<float>(4, 6, false, 1);
-  w.l2[3] = std::nanf("");
+  w.l2.values[3] = std::nanf("");
   expect_invalid([&] { w.validate(); }, {"l2[3]", "not finite"});
 }
 

@@ -77,7 +77,7 @@ TEST(StripedHyenaBlock, BatchRowsAreIndependentAndThreadsDoNotMatter) {
 TEST(StripedHyenaBlock, RejectsBadInput) {
   using hyena::test::expect_invalid;
   auto w = random_block(8, sh2_filter_kind::hcm, 1);
-  w.projections.pop_back();
+  w.projections.values.pop_back();
   expect_invalid([&] { hyena::sh2_hyena_block<float>{w}; }, {"projections", "[3*d_model][d_model]"});
   w = random_block(8, sh2_filter_kind::hcm, 1);
   w.filter_skip.clear();

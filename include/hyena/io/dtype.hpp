@@ -9,6 +9,7 @@
 #include <type_traits>
 
 #include "../core/config.hpp"
+#include "../detail/bfloat16.hpp"
 
 namespace hyena {
 
@@ -83,12 +84,7 @@ inline float f16_bits_to_float(std::uint16_t h) noexcept {
 
 /// bfloat16 bits to float: bfloat16 is the upper half of a float, so this is
 /// exact for every input, NaN payloads included.
-inline float bf16_bits_to_float(std::uint16_t h) noexcept {
-  const std::uint32_t bits = static_cast<std::uint32_t>(h) << 16;
-  float f;
-  std::memcpy(&f, &bits, sizeof f);
-  return f;
-}
+inline float bf16_bits_to_float(std::uint16_t h) noexcept { return detail::bf16_to_float(h); }
 namespace detail {
 
 static_assert(std::numeric_limits<float>::is_iec559 && std::numeric_limits<double>::is_iec559,

@@ -43,6 +43,11 @@ class safetensors_writer {
   void add(const std::string& name, std::vector<index_t> shape, span<const std::int32_t> data) {
     add_typed(name, std::move(shape), data);
   }
+  /// Adds a BF16 tensor from its bit patterns (as weight_matrix holds them);
+  /// the same checks as add().
+  void add_bf16(const std::string& name, std::vector<index_t> shape, span<const std::uint16_t> bits) {
+    add_typed(name, std::move(shape), bits, dtype::bf16);
+  }
 
   /// Adds a "__metadata__" entry. Throws std::invalid_argument if `key` was
   /// already added or either string is not valid UTF-8.
@@ -112,6 +117,10 @@ class safetensors_writer {
 
   template <class T>
   void add_typed(const std::string& name, std::vector<index_t> shape, span<const T> values) {
+    add_typed(name, std::move(shape), values, detail::dtype_of<T>());
+  }
+  template <class T>
+  void add_typed(const std::string& name, std::vector<index_t> shape, span<const T> values, dtype type) {
     index_t n = 1;
     for (index_t d : shape)
       if (!detail::mul_fits(n, d, n))
@@ -128,8 +137,9 @@ class safetensors_writer {
     if (names_.count(name) != 0)
       detail::throw_invalid("hyena::safetensors_writer::add: duplicate tensor name \"", name, "\"");
 
-    using bits_t = std::conditional_t<sizeof(T) == 8, std::uint64_t, std::uint32_t>;
-    entry e{name, detail::dtype_of<T>(), std::move(shape),
+    using bits_t = std::conditional_t<sizeof(T) == 8, std::uint64_t,
+                                      std::conditional_t<sizeof(T) == 4, std::uint32_t, std::uint16_t>>;
+    entry e{name, type, std::move(shape),
             std::vector<std::uint8_t>(values.size() * sizeof(T))};
     for (index_t i = 0; i < values.size(); ++i)
       detail::store_le(detail::bit_cast<bits_t>(values[i]), e.data.data() + i * sizeof(T));

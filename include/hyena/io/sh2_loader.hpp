@@ -207,13 +207,36 @@ inline sh2_config load_sh2_config(const std::string& path) {
   return parse_sh2_config(document, path);
 }
 
+namespace detail {
+
+/// A Linear's weight `name` of shape `expected`, all finite: a BF16 tensor
+/// stays BF16 (weight_matrix widens it inside the kernels: half the memory of
+/// float32), any other float dtype is read as T.
+template <class T>
+weight_matrix<T> read_weight_matrix(const checkpoint_reader& r, const std::string& name,
+                                    const std::vector<index_t>& expected) {
+  r.expect(name, expected);
+  if (r.file().info(r.key(name)).type != dtype::bf16) return weight_matrix<T>(r.read<T>(name));
+  const span<const std::uint8_t> bytes = r.file().raw_bytes(r.key(name));
+  std::vector<std::uint16_t> bits(bytes.size() / 2);
+  for (std::size_t k = 0; k < bits.size(); ++k) {
+    bits[k] = load_le<std::uint16_t>(bytes.data() + 2 * k);
+    if (!bf16_is_finite(bits[k]))
+      r.fail(name, "element ", k, " is ", bf16_to_float(bits[k]), ", not finite (weights must be finite)");
+  }
+  return weight_matrix<T>::from_bf16(std::move(bits));
+}
+
+}  // namespace detail
+
 /// Whether a safetensors file holds a StripedHyena 2 model (vortex's keys).
 inline bool is_sh2_checkpoint(const safetensors_file& file) {
   return file.contains("embedding_layer.weight") && file.has_prefix("blocks.");
 }
 
 /// The weights of a whole model, in T (any float dtype converts), every
-/// tensor checked against `config`. Throws safetensors_error naming the key
+/// tensor checked against `config`. The projections' and MLPs' matrices
+/// stored as BF16 stay BF16 (weight_matrix); everything else is widened. Throws safetensors_error naming the key
 /// (missing, misshapen with the expected shape, not finite) and
 /// std::invalid_argument on blocks that do not make a model.
 template <class T>
@@ -243,9 +266,9 @@ sh2_model_weights<T> load_sh2_weights(const safetensors_file& file, const sh2_co
       b.post_norm_scale = r.read<T>(p + "post_norm.scale", {D});
       b.mlp.d_model = D, b.mlp.inner = I;
       b.mlp.gelu = !config.evo2_style_activations || i == 0;
-      b.mlp.l1 = r.read<T>(p + "mlp.l1.weight", {I, D});
-      b.mlp.l2 = r.read<T>(p + "mlp.l2.weight", {I, D});
-      b.mlp.l3 = r.read<T>(p + "mlp.l3.weight", {D, I});
+      b.mlp.l1 = detail::read_weight_matrix<T>(r, p + "mlp.l1.weight", {I, D});
+      b.mlp.l2 = detail::read_weight_matrix<T>(r, p + "mlp.l2.weight", {I, D});
+      b.mlp.l3 = detail::read_weight_matrix<T>(r, p + "mlp.l3.weight", {D, I});
     };
     const sh2_block_kind kind = config.blocks[i];
     if (kind == sh2_block_kind::attention) {
@@ -254,9 +277,9 @@ sh2_model_weights<T> load_sh2_weights(const safetensors_file& file, const sh2_co
       a.heads = config.num_attention_heads, a.kv_heads = config.kv_heads();
       a.position_scale = config.rotary_position_scale;
       const std::string m = p + "inner_mha_cls.";
-      a.qkv = r.read<T>(m + "Wqkv.weight", {a.qkv_width(), D});
+      a.qkv = detail::read_weight_matrix<T>(r, m + "Wqkv.weight", {a.qkv_width(), D});
       if (r.has(m + "Wqkv.bias")) r.fail(m + "Wqkv.bias", "is present, but the config has qkv_proj_bias false");
-      a.out_weight = r.read<T>(m + "out_proj.weight", {D, D});
+      a.out_weight = detail::read_weight_matrix<T>(r, m + "out_proj.weight", {D, D});
       a.out_bias = config.mha_out_proj_bias ? r.read<T>(m + "out_proj.bias", {D}) : std::vector<T>(D, T(0));
       a.inv_freq = r.read<float>(m + "rotary_emb.inv_freq", {a.head_dim() / 2});
       // vortex recomputes a buffer that is not float32 (SPEC.md 4), in float32.
@@ -272,11 +295,11 @@ sh2_model_weights<T> load_sh2_weights(const safetensors_file& file, const sh2_co
     h.kind = kind == sh2_block_kind::hcs ? sh2_filter_kind::hcs
              : kind == sh2_block_kind::hcm ? sh2_filter_kind::hcm
                                             : sh2_filter_kind::hcl;
-    h.projections = r.read<T>(p + "projections.weight", {3 * D, D});
+    h.projections = detail::read_weight_matrix<T>(r, p + "projections.weight", {3 * D, D});
     h.short_filter = r.read<T>(p + "filter.short_filter_weight", {3 * D, 1, 3});
     if (r.has(p + "filter.short_filter_bias"))
       r.fail(p + "filter.short_filter_bias", "is present, but the config has short_filter_bias false");
-    h.out_weight = r.read<T>(p + "out_filter_dense.weight", {D, D});
+    h.out_weight = detail::read_weight_matrix<T>(r, p + "out_filter_dense.weight", {D, D});
     h.out_bias = config.hyena_out_proj_bias ? r.read<T>(p + "out_filter_dense.bias", {D}) : std::vector<T>(D, T(0));
     if (kind == sh2_block_kind::hcl) {
       h.state_size = config.state_size;

@@ -7,8 +7,6 @@
 // later layer (Evo 2's evo2_style_activations).
 #pragma once
 
-#include <Eigen/Core>
-
 #include <cmath>
 #include <vector>
 
@@ -17,6 +15,8 @@
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
+#include "linear.hpp"
+#include "weight_matrix.hpp"
 
 namespace hyena {
 
@@ -26,23 +26,24 @@ T gelu_erf(T x) noexcept {
   return T(0.5) * x * (T(1) + std::erf(x * T(0.70710678118654752440)));
 }
 
-/// The parameters of one gated MLP, in PyTorch's [out][in] layouts.
+/// The parameters of one gated MLP, in PyTorch's [out][in] layouts, each
+/// matrix stored as T or as BF16.
 template <class T>
 struct gated_mlp_weights {
   index_t d_model = 0;
   index_t inner = 0;
-  std::vector<T> l1;  ///< [inner][d_model]
-  std::vector<T> l2;  ///< [inner][d_model]
-  std::vector<T> l3;  ///< [d_model][inner]
+  weight_matrix<T> l1;  ///< [inner][d_model]
+  weight_matrix<T> l2;  ///< [inner][d_model]
+  weight_matrix<T> l3;  ///< [d_model][inner]
   bool gelu = false;  ///< act = exact GELU (layer 0 of Evo 2), else identity
 
   /// Throws std::invalid_argument naming the first member of the wrong size
   /// or the first non-finite value.
   void validate() const {
     check_shapes();
-    detail::require_finite(l1, "gated_mlp_weights", "l1");
-    detail::require_finite(l2, "gated_mlp_weights", "l2");
-    detail::require_finite(l3, "gated_mlp_weights", "l3");
+    l1.require_finite("gated_mlp_weights", "l1");
+    l2.require_finite("gated_mlp_weights", "l2");
+    l3.require_finite("gated_mlp_weights", "l3");
   }
 
   /// The size checks alone: O(1) (gated_mlp() runs them on every call).
@@ -50,26 +51,23 @@ struct gated_mlp_weights {
     detail::require_positive(d_model, "gated_mlp_weights", "d_model");
     detail::require_positive(inner, "gated_mlp_weights", "inner");
     const index_t n = detail::checked_mul(inner, d_model, "inner*d_model");
-    detail::require_size(l1.size(), n, "gated_mlp_weights", "l1", "inner*d_model = ", inner, "*", d_model);
-    detail::require_size(l2.size(), n, "gated_mlp_weights", "l2", "inner*d_model = ", inner, "*", d_model);
-    detail::require_size(l3.size(), n, "gated_mlp_weights", "l3", "d_model*inner = ", d_model, "*", inner);
+    l1.check_size(n, "gated_mlp_weights", "l1", "inner*d_model");
+    l2.check_size(n, "gated_mlp_weights", "l2", "inner*d_model");
+    l3.check_size(n, "gated_mlp_weights", "l3", "d_model*inner");
   }
 };
 
 /// out = mlp(z) for `rows` rows: z, out [rows][d_model]; hidden [rows][2*inner],
 /// caller-owned scratch (each row: act(l1 z) * l2 z, then l2 z, afterwards).
-/// out must overlap neither z nor hidden. Fixed tiles of rows by outputs
-/// over `exec`'s threads: bit-identical for every thread count; no
-/// allocation beyond Eigen's GEMM packing. Throws std::invalid_argument on
-/// mismatched weights or spans.
+/// out must overlap neither z nor hidden. Each Linear is a
+/// detail::weight_product (fixed tiles over `exec`'s threads): bit-identical
+/// for every thread count; no allocation beyond Eigen's GEMM packing and,
+/// for BF16 weights, each thread's widened-weights buffer growing once.
+/// Throws std::invalid_argument on mismatched weights or spans.
 template <class T>
 void gated_mlp(const gated_mlp_weights<T>& w, index_t rows, span_arg<const T> z, span_arg<T> hidden,
                span_arg<T> out, const execution_context& exec = {}) {
   static_assert(detail::is_real_v<T>, "hyena::gated_mlp<T> needs T = float or double");
-  using matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic>;
-  using row_matrix = Eigen::Matrix<T, Eigen::Dynamic, Eigen::Dynamic, Eigen::RowMajor>;
-  using tile_map = Eigen::Map<matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
-  using const_tile_map = Eigen::Map<const matrix, Eigen::Unaligned, Eigen::OuterStride<>>;
   w.check_shapes();
   detail::require_positive(rows, "gated_mlp", "rows");
   const index_t D = w.d_model, I = w.inner, H = 2 * I;
@@ -79,21 +77,10 @@ void gated_mlp(const gated_mlp_weights<T>& w, index_t rows, span_arg<const T> z,
                        "rows*d_model = ", rows, "*", D);
   detail::require_size(hidden.size(), detail::checked_mul(rows, H, "rows*2*inner"), "gated_mlp", "hidden",
                        "rows*2*inner = ", rows, "*", H);
-  // Row-major [rows][width] data is a column-major width x rows matrix (one
-  // column per row): each Linear is W * X. Outputs [0, I) of a hidden row
-  // are l1 z, [I, 2I) l2 z; then the first half becomes act(l1 z) * l2 z.
-  const auto weight_rows = [&](index_t h0, index_t m) {
-    const T* base = h0 < I ? w.l1.data() + h0 * D : w.l2.data() + (h0 - I) * D;
-    return Eigen::Map<const row_matrix>(base, Eigen::Index(m), Eigen::Index(D));
-  };
-  // Tiles of 256 outputs never straddle l1 and l2 when I is a multiple of
-  // 256; otherwise split at I.
-  const index_t block = I % 256 == 0 ? 256 : I;
-  exec.for_each_tile(rows, 256, H, block, D, [&](index_t r0, index_t n, index_t h0, index_t m) {
-    const Eigen::Map<const matrix> zb(z.data() + r0 * D, Eigen::Index(D), Eigen::Index(n));
-    tile_map hb(hidden.data() + r0 * H + h0, Eigen::Index(m), Eigen::Index(n), Eigen::OuterStride<>(H));
-    hb.noalias() = weight_rows(h0, m) * zb;
-  });
+  // Outputs [0, I) of a hidden row are l1 z, [I, 2I) l2 z; then the first
+  // half becomes act(l1 z) * l2 z.
+  detail::weight_product(w.l1, static_cast<const T*>(nullptr), I, D, rows, z.data(), D, hidden.data(), H, exec);
+  detail::weight_product(w.l2, static_cast<const T*>(nullptr), I, D, rows, z.data(), D, hidden.data() + I, H, exec);
   exec.parallel_for(rows, 4 * I, [&](index_t first, index_t last, unsigned) {
     for (index_t r = first; r < last; ++r) {
       T* a = hidden.data() + r * H;
@@ -104,12 +91,7 @@ void gated_mlp(const gated_mlp_weights<T>& w, index_t rows, span_arg<const T> z,
         for (index_t i = 0; i < I; ++i) a[i] *= b[i];
     }
   });
-  exec.for_each_tile(rows, 256, D, 256, I, [&](index_t r0, index_t n, index_t e0, index_t m) {
-    const const_tile_map hb(hidden.data() + r0 * H, Eigen::Index(I), Eigen::Index(n), Eigen::OuterStride<>(H));
-    tile_map ob(out.data() + r0 * D + e0, Eigen::Index(m), Eigen::Index(n), Eigen::OuterStride<>(D));
-    ob.noalias() = Eigen::Map<const row_matrix>(w.l3.data(), Eigen::Index(D), Eigen::Index(I))
-                       .middleRows(Eigen::Index(e0), Eigen::Index(m)) * hb;
-  });
+  detail::weight_product(w.l3, static_cast<const T*>(nullptr), D, I, rows, hidden.data(), H, out.data(), D, exec);
 }
 
 }  // namespace hyena

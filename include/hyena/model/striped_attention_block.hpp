@@ -29,6 +29,7 @@
 #include "linear.hpp"
 #include "rms_norm.hpp"
 #include "striped_block_common.hpp"
+#include "weight_matrix.hpp"
 
 namespace hyena {
 
@@ -38,8 +39,8 @@ template <class T>
 struct sh2_attention_block_weights : sh2_block_weights<T> {
   index_t heads = 0;     ///< H query heads; head_dim = d_model / H
   index_t kv_heads = 0;  ///< Hkv key/value heads (H / proj_groups); divides H
-  std::vector<T> qkv;              ///< inner_mha_cls.Wqkv.weight [Dh (H + 2 Hkv)][D]
-  std::vector<T> out_weight;       ///< inner_mha_cls.out_proj.weight [D][D]
+  weight_matrix<T> qkv;            ///< inner_mha_cls.Wqkv.weight [Dh (H + 2 Hkv)][D] (T or BF16)
+  weight_matrix<T> out_weight;     ///< inner_mha_cls.out_proj.weight [D][D] (T or BF16)
   std::vector<T> out_bias;         ///< inner_mha_cls.out_proj.bias [D]
   std::vector<float> inv_freq;     ///< inner_mha_cls.rotary_emb.inv_freq [Dh/2], float32 as stored
   /// Rotary positions are t / position_scale: 1, or 128 in the 1M-context
@@ -72,8 +73,12 @@ struct sh2_attention_block_weights : sh2_block_weights<T> {
                            ", kv_heads ", kv_heads, ")");
       detail::require_finite(v, owner, name);
     };
-    need(qkv, detail::checked_mul(qkv_width(), D, "qkv rows*d_model"), "qkv", "[head_dim*(heads+2*kv_heads)][d_model]");
-    need(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
+    auto need_matrix = [&](const weight_matrix<T>& m, index_t expected, const char* name, const char* shape) {
+      m.check_size(expected, owner, name, shape, " (d_model ", D, ", heads ", heads, ", kv_heads ", kv_heads, ")");
+      m.require_finite(owner, name);
+    };
+    need_matrix(qkv, detail::checked_mul(qkv_width(), D, "qkv rows*d_model"), "qkv", "[head_dim*(heads+2*kv_heads)][d_model]");
+    need_matrix(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
     need(out_bias, D, "out_bias", "[d_model]");
     need(inv_freq, head_dim() / 2, "inv_freq", "[head_dim/2]");
   }

@@ -33,6 +33,7 @@
 #include "linear.hpp"
 #include "rms_norm.hpp"
 #include "striped_block_common.hpp"
+#include "weight_matrix.hpp"
 
 namespace hyena {
 
@@ -57,13 +58,13 @@ struct sh2_hyena_block_weights : sh2_block_weights<T> {
   index_t filter_groups = 0;  ///< hcs, hcm: G filters for d_model channels
   index_t filter_taps = 0;    ///< hcs, hcm: K (Evo 2: 7 and 128)
   index_t state_size = 0;     ///< hcl: S modes per channel (Evo 2: 16)
-  std::vector<T> projections;      ///< projections.weight [3D][D]
+  weight_matrix<T> projections;    ///< projections.weight [3D][D] (T or BF16)
   std::vector<T> short_filter;     ///< filter.short_filter_weight [3D][1][3]
   std::vector<T> filter_h;         ///< filter.h [G][1][K] (hcs, hcm)
   std::vector<T> filter_skip;      ///< filter.D [D] (hcm, hcl)
   std::vector<T> log_poles;        ///< filter.log_poles [D][S][1] (hcl)
   std::vector<T> residues;         ///< filter.residues [D][S] (hcl)
-  std::vector<T> out_weight;       ///< out_filter_dense.weight [D][D]
+  weight_matrix<T> out_weight;     ///< out_filter_dense.weight [D][D] (T or BF16)
   std::vector<T> out_bias;         ///< out_filter_dense.bias [D]
 
   /// Throws std::invalid_argument naming the first member of the wrong size
@@ -76,9 +77,13 @@ struct sh2_hyena_block_weights : sh2_block_weights<T> {
       detail::require_size(v.size(), expected, owner, name, shape, " (d_model ", D, ")");
       detail::require_finite(v, owner, name);
     };
-    need(projections, detail::checked_mul(3 * D, D, "3*d_model*d_model"), "projections", "[3*d_model][d_model]");
+    auto need_matrix = [&](const weight_matrix<T>& m, index_t expected, const char* name, const char* shape) {
+      m.check_size(expected, owner, name, shape, " (d_model ", D, ")");
+      m.require_finite(owner, name);
+    };
+    need_matrix(projections, detail::checked_mul(3 * D, D, "3*d_model*d_model"), "projections", "[3*d_model][d_model]");
     need(short_filter, detail::checked_mul(3 * D, 3, "3*d_model*3"), "short_filter", "[3*d_model][1][3]");
-    need(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
+    need_matrix(out_weight, detail::checked_mul(D, D, "d_model*d_model"), "out_weight", "[d_model][d_model]");
     need(out_bias, D, "out_bias", "[d_model]");
     if (kind != sh2_filter_kind::hcs) need(filter_skip, D, "filter_skip", "[d_model]");
     // vortex picks the convolution from the filter's length (SPEC.md 3.3-3.4):

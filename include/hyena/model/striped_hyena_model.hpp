@@ -13,6 +13,7 @@
 #include <stdexcept>
 #include <string>
 #include <utility>
+#include <type_traits>
 #include <variant>
 #include <vector>
 
@@ -38,6 +39,28 @@ struct sh2_model_weights {
   std::vector<T> final_norm_scale;  ///< norm.scale [d_model]
   std::vector<std::variant<sh2_hyena_block_weights<T>, sh2_attention_block_weights<T>>> blocks;
 };
+
+/// Rounds every Linear weight of `w` (the Hyena blocks' projections and
+/// out_filter_dense, the attention blocks' Wqkv and out_proj, every MLP) to
+/// BF16 storage, to nearest even: what a BF16 checkpoint of these weights
+/// holds, in half the memory of float32. The embedding, norms and filters
+/// stay T (they are small).
+template <class T>
+void round_matrices_to_bf16(sh2_model_weights<T>& w) {
+  const auto round = [](weight_matrix<T>& m) {
+    if (!m.is_bf16()) m = weight_matrix<T>::rounded_to_bf16(m.values);
+  };
+  for (auto& block : w.blocks)
+    std::visit(
+        [&](auto& b) {
+          round(b.mlp.l1), round(b.mlp.l2), round(b.mlp.l3), round(b.out_weight);
+          if constexpr (std::is_same_v<std::decay_t<decltype(b)>, sh2_attention_block_weights<T>>)
+            round(b.qkv);
+          else
+            round(b.projections);
+        },
+        block);
+}
 
 template <class T>
 class sh2_model;
