@@ -202,7 +202,7 @@ class sh2_attention_block {
     auto& qkv = state.qkv_;
     auto& ctx = state.ctx_;
     state.a_.resize(n), qkv.resize(B * E), ctx.resize(n), state.mixer_.resize(n);
-    state.cos_.resize(half), state.sin_.resize(half), state.scores_.resize(t + 1), state.acc_.resize(Dh);
+    state.cos_.resize(half), state.sin_.resize(half);
     rms_norm<T>(B, D, u_t, w_.pre_norm_scale, w_.eps, state.a_, exec);
     linear<T>(w_.qkv, {}, E, D, B, state.a_, qkv, exec);
     rotary_angles(t, state.cos_.data(), state.sin_.data());
@@ -215,29 +215,43 @@ class sh2_attention_block {
         std::copy(row + (H + G + g) * Dh, row + (H + G + g + 1) * Dh, state.v_.begin() + at);
       }
     }
+    // Every (sequence, head) on its own, over the threads; each worker has
+    // its own scores and accumulator. The dot products run in eight double
+    // lanes (vectorized; one running sum would wait on each addition).
     const double scale = 1.0 / std::sqrt(double(Dh));
-    for (index_t b = 0; b < B; ++b)
-      for (index_t head = 0; head < H; ++head) {
-        const index_t g = head / (H / G);
+    const index_t items = B * H, work = 4 * (t + 1) * Dh;
+    const index_t workers = exec.workers(items, work);
+    state.scores_.resize(workers * (t + 1)), state.acc_.resize(workers * Dh);
+    exec.parallel_for(items, work, [&](index_t first, index_t last, unsigned worker) {
+      double* scores = state.scores_.data() + worker * (t + 1);
+      double* acc = state.acc_.data() + worker * Dh;
+      for (index_t item = first; item < last; ++item) {
+        const index_t b = item / H, head = item % H, g = head / (H / G);
         const T* q = qkv.data() + b * E + head * Dh;
         const T* k = state.k_.data() + (b * G + g) * cap * Dh;
         const T* v = state.v_.data() + (b * G + g) * cap * Dh;
         double top = -HUGE_VAL;
         for (index_t j = 0; j <= t; ++j) {
-          double s = 0;
-          for (index_t d = 0; d < Dh; ++d) s += double(q[d]) * double(k[j * Dh + d]);
-          state.scores_[j] = s * scale;
-          top = std::max(top, state.scores_[j]);
+          const T* kj = k + j * Dh;
+          double lane[8] = {};
+          index_t d = 0;
+          for (; d + 8 <= Dh; d += 8)
+            for (index_t l = 0; l < 8; ++l) lane[l] += double(q[d + l]) * double(kj[d + l]);
+          for (index_t l = 0; l < 8 && d + l < Dh; ++l) lane[l] += double(q[d + l]) * double(kj[d + l]);
+          const double dot = ((lane[0] + lane[4]) + (lane[2] + lane[6])) + ((lane[1] + lane[5]) + (lane[3] + lane[7]));
+          scores[j] = dot * scale;
+          top = std::max(top, scores[j]);
         }
         double total = 0;
-        std::fill(state.acc_.begin(), state.acc_.end(), 0.0);
+        std::fill(acc, acc + Dh, 0.0);
         for (index_t j = 0; j <= t; ++j) {
-          const double e = std::exp(state.scores_[j] - top);
+          const double e = std::exp(scores[j] - top);
           total += e;
-          for (index_t d = 0; d < Dh; ++d) state.acc_[d] += e * double(v[j * Dh + d]);
+          for (index_t d = 0; d < Dh; ++d) acc[d] += e * double(v[j * Dh + d]);
         }
-        for (index_t d = 0; d < Dh; ++d) ctx[b * D + head * Dh + d] = T(state.acc_[d] / total);
+        for (index_t d = 0; d < Dh; ++d) ctx[b * D + head * Dh + d] = T(acc[d] / total);
       }
+    });
     linear<T>(w_.out_weight, w_.out_bias, D, D, B, ctx, state.mixer_, exec);
     sh2_residual_mlp<T>(w_, B, u_t, state.mixer_, out_t, state.tail_, nullptr, nullptr, exec);
     ++state.position_;
