@@ -431,7 +431,7 @@ void run(const hyena::cli::args& args) {
     throw usage_error("give exactly one of --dna, --fasta, --ids-file");
   if (args.has("--ids-file") && (o.special || args.has("--strict") || args.has("--uppercase")))
     throw usage_error("--special-tokens, --strict and --uppercase apply to text, not to --ids-file");
-  const auto file = hyena::safetensors_file::load(args.get("--weights"));
+  const auto file = hyena::safetensors_file::map(args.get("--weights"));  // page cache, not a copy
   const auto dna = hyena::character_tokenizer::dna();
 
   if (hyena::is_sh2_checkpoint(file)) {  // StripedHyena 2 / Evo 2: vortex's keys

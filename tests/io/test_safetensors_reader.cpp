@@ -13,6 +13,7 @@
 #include <hyena/io/safetensors_writer.hpp>
 #include <initializer_list>
 #include <limits>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <string>
 #include <vector>
@@ -224,6 +225,45 @@ TEST(SafetensorsLoad, MissingFileNamesThePath) {
 TEST(SafetensorsLoad, DirectoryIsNotAFile) {
   const std::string path = fs::temp_directory_path().string();
   expect_thrown<safetensors_error>([&] { (void)safetensors_file::load(path); }, {path.c_str()});
+}
+
+// map(): the same file as load() reads, shared by copies; what cannot be
+// mapped (missing, a directory, empty, malformed) fails as load() does.
+TEST(SafetensorsMap, MapsWhatLoadReads) {
+  const std::string path =
+      (fs::path(HYENA_REFERENCE_DIR) / "stripedhyena2" / "sh2_tiny_shared" / "params.safetensors").string();
+  const auto loaded = safetensors_file::load(path);
+  auto mapped = std::make_unique<safetensors_file>(safetensors_file::map(path));
+  ASSERT_EQ(mapped->names(), loaded.names());
+  for (const auto& name : loaded.names()) {
+    EXPECT_EQ(mapped->info(name).shape, loaded.info(name).shape) << name;
+    const auto a = mapped->raw_bytes(name), b = loaded.raw_bytes(name);
+    ASSERT_EQ(a.size(), b.size()) << name;
+    EXPECT_TRUE(std::equal(a.begin(), a.end(), b.begin())) << name;
+  }
+  EXPECT_EQ(mapped->metadata(), loaded.metadata());
+  const safetensors_file copy = *mapped;  // shares the mapping, which outlives the original
+  mapped.reset();
+  for (const auto& name : loaded.names()) EXPECT_EQ(copy.read<float>(name), loaded.read<float>(name)) << name;
+}
+
+TEST(SafetensorsMap, FailsAsLoadDoes) {
+  const std::string missing = "/nonexistent-directory/missing.safetensors";
+  expect_thrown<safetensors_error>([&] { (void)safetensors_file::map(missing); }, {missing.c_str(), "cannot open"});
+  const std::string directory = fs::temp_directory_path().string();
+  expect_thrown<safetensors_error>([&] { (void)safetensors_file::map(directory); }, {directory.c_str()});
+  const fs::path empty = fs::temp_directory_path() / "hyena_map_empty.safetensors";
+  std::ofstream(empty).close();
+  expect_thrown<safetensors_error>([&] { (void)safetensors_file::map(empty.string()); }, {"truncated", "0 bytes"});
+  const fs::path garbage = fs::temp_directory_path() / "hyena_map_garbage.safetensors";
+  {
+    std::ofstream out(garbage, std::ios::binary);
+    const auto bytes = make_file(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", std::vector<std::uint8_t>(8));
+    out.write(reinterpret_cast<const char*>(bytes.data()), std::streamsize(bytes.size()));
+  }
+  expect_thrown<safetensors_error>([&] { (void)safetensors_file::map(garbage.string()); }, {"\"w\""});
+  fs::remove(empty);
+  fs::remove(garbage);
 }
 
 // ---------------------------------------------------------------------------

@@ -37,6 +37,14 @@
 #include <utility>
 #include <vector>
 
+#if defined(__unix__) || defined(__APPLE__)
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#define HYENA_SAFETENSORS_CAN_MAP 1
+#endif
+
 #include "../core/config.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
@@ -102,12 +110,14 @@ inline const char* json_to_index(const nlohmann::json& v, index_t& out) {
 
 }  // namespace detail
 
-/// A safetensors file held in memory and fully validated (see the top of
-/// this header for the format and what "valid" means).
+/// A safetensors file held in memory (or mapped) and fully validated (see the
+/// top of this header for the format and what "valid" means).
 ///
-/// Construction (load, parse) checks the whole header against the data area
-/// once; afterwards every accessor is const, and one object may be read from
-/// many threads at once. Memory: the file's bytes plus the header's entries.
+/// Construction (load, map, parse) checks the whole header against the data
+/// area once; afterwards every accessor is const, and one object may be read
+/// from many threads at once; copies share the bytes. Memory: the file's
+/// bytes (for map(), page cache the kernel can reclaim) plus the header's
+/// entries.
 class safetensors_file {
  public:
   /// Reads the file at `path` whole and validates it. Throws safetensors_error
@@ -135,6 +145,38 @@ class safetensors_file {
     return parse(std::move(bytes), path);
   }
 
+  /// The file at `path`, memory-mapped read-only (POSIX; elsewhere, and for
+  /// what cannot be mapped such as pipes or empty files, read as load()
+  /// does), validated as load() does. The mapped bytes are page cache, not
+  /// process memory: building a model from a 14 GB checkpoint does not need
+  /// another 14 GB beside the model (load_sh2_model and hyena-lm use this), and the
+  /// kernel reads only the pages touched. The file must not be truncated or
+  /// rewritten while the object lives: mapped data changes with the file,
+  /// and on POSIX reading past a truncation raises SIGBUS.
+  static safetensors_file map(const std::string& path) {
+#ifdef HYENA_SAFETENSORS_CAN_MAP
+    const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+    if (fd < 0) detail::safetensors_fail(path, "cannot open: ", std::generic_category().message(errno));
+    struct ::stat st {};
+    const bool regular = ::fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0;
+    void* address = regular ? ::mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0)
+                            : MAP_FAILED;
+    ::close(fd);  // the mapping keeps the file
+    if (address != MAP_FAILED) {
+      const auto length = static_cast<std::size_t>(st.st_size);
+      safetensors_file f;
+      f.source_ = path;
+      f.storage_ = std::shared_ptr<const std::uint8_t>(
+          static_cast<const std::uint8_t*>(address),
+          [length](const std::uint8_t* p) { ::munmap(const_cast<std::uint8_t*>(p), length); });
+      f.size_ = length;
+      f.validate();
+      return f;
+    }
+#endif
+    return load(path);
+  }
+
   /// Validates `bytes` as a safetensors file; `source_name` stands for the
   /// file in messages. Throws safetensors_error on any violation: file
   /// shorter than 8 bytes; header length past the end of the file or above
@@ -149,7 +191,9 @@ class safetensors_file {
   static safetensors_file parse(std::vector<std::uint8_t> bytes, std::string source_name = "<memory>") {
     safetensors_file f;
     f.source_ = std::move(source_name);
-    f.bytes_ = std::move(bytes);
+    auto owner = std::make_shared<const std::vector<std::uint8_t>>(std::move(bytes));
+    f.size_ = owner->size();
+    f.storage_ = std::shared_ptr<const std::uint8_t>(owner, owner->data());
     f.validate();
     return f;
   }
@@ -204,10 +248,11 @@ class safetensors_file {
   /// The "__metadata__" entry (empty when the file has none).
   const std::map<std::string, std::string>& metadata() const noexcept { return metadata_; }
 
-  /// The tensor's raw little-endian bytes, end - begin of them, inside this object.
+  /// The tensor's raw little-endian bytes, end - begin of them, valid while this
+  /// object or a copy of it lives.
   span<const std::uint8_t> raw_bytes(const std::string& name) const {
     const tensor_info& t = info(name);
-    return span<const std::uint8_t>(bytes_.data() + data_start_ + t.begin, t.end - t.begin);
+    return span<const std::uint8_t>(storage_.get() + data_start_ + t.begin, t.end - t.begin);
   }
 
   /// The tensor's elements in row-major order, converted to T:
@@ -246,7 +291,8 @@ class safetensors_file {
   void parse_metadata(const nlohmann::json& value);
 
   std::string source_;
-  std::vector<std::uint8_t> bytes_;
+  std::shared_ptr<const std::uint8_t> storage_;  // the file's bytes: owned, or mapped
+  index_t size_ = 0;
   index_t data_start_ = 0;                    // 8 + header length
   std::vector<tensor_info> tensors_;          // sorted by data offset
   std::map<std::string, std::size_t> index_;  // name -> position in tensors_
@@ -254,9 +300,9 @@ class safetensors_file {
 };
 
 inline void safetensors_file::validate() {
-  const index_t size = bytes_.size();
+  const index_t size = size_;
   if (size < 8) fail("file is truncated: ", size, " bytes, shorter than the 8-byte header length field");
-  const std::uint64_t header_len = detail::load_le<std::uint64_t>(bytes_.data());
+  const std::uint64_t header_len = detail::load_le<std::uint64_t>(storage_.get());
   // Both comparisons are on values already known to be in range, so neither
   // 8 + header_len nor anything else here can wrap.
   if (header_len > detail::safetensors_max_header_bytes)
@@ -268,7 +314,7 @@ inline void safetensors_file::validate() {
   data_start_ = 8 + static_cast<index_t>(header_len);
   const index_t data_size = size - data_start_;
 
-  const nlohmann::json header = parse_header(bytes_.data() + 8, bytes_.data() + data_start_);
+  const nlohmann::json header = parse_header(storage_.get() + 8, storage_.get() + data_start_);
   if (!header.is_object()) fail("header is not a JSON object but ", header.type_name());
 
   for (const auto& [key, value] : header.items()) {
@@ -452,7 +498,7 @@ std::vector<T> safetensors_file::read(const std::string& name) const {
          want_float ? " (integer data needs read<std::int64_t> or read<std::int32_t>)"
                     : " (floating-point data needs read<float> or read<double>)");
   const index_t n = (t.end - t.begin) / dtype_size(t.type);
-  const std::uint8_t* p = bytes_.data() + data_start_ + t.begin;
+  const std::uint8_t* p = storage_.get() + data_start_ + t.begin;
   std::vector<T> out(n);
   const auto out_of_range = [&](index_t i, const auto& value) {
     fail("tensor \"", name, "\": element ", i, " (", dtype_name(t.type), " value ", value,

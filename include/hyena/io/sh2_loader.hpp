@@ -327,7 +327,7 @@ sh2_model_weights<T> load_sh2_weights(const safetensors_file& file, const sh2_co
 template <class T>
 sh2_model<T> load_sh2_model(const std::string& weights_path, const std::string& config_path) {
   const sh2_config config = load_sh2_config(config_path);
-  return sh2_model<T>(load_sh2_weights<T>(safetensors_file::load(weights_path), config));
+  return sh2_model<T>(load_sh2_weights<T>(safetensors_file::map(weights_path), config));
 }
 
 }  // namespace hyena
