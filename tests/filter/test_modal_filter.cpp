@@ -227,6 +227,26 @@ TEST(ModalFilter, ResetStartsOver) {
   EXPECT_EQ(state.bytes(), index_t(2 * 4 * sizeof(double)));
 }
 
+// A growing mode stepped long enough leaves float's range: the output is
+// +-Inf, as float arithmetic gives, not a conversion UBSan would flag.
+TEST(ModalFilter, StepBeyondFloatRangeGivesInfinity) {
+  const std::vector<float> lp = {1.0f}, r = {1.0f};  // p = e: x_t grows like e^t
+  const hyena::modal_filter<float> filter(1, 1, lp, r);
+  auto state = filter.make_state(1);
+  std::vector<float> y(1);
+  const std::vector<float> one = {1.0f}, minus = {-1.0f};
+  float previous = 0;
+  for (int t = 0; t < 100; ++t) {  // e^88 ~ 1.7e38 < FLT_MAX < e^89
+    filter.step(state, one, y);
+    ASSERT_TRUE(y[0] >= previous) << t;  // growing, then Inf
+    previous = y[0];
+  }
+  EXPECT_EQ(y[0], std::numeric_limits<float>::infinity());
+  auto down = filter.make_state(1);
+  for (int t = 0; t < 100; ++t) filter.step(down, minus, y);
+  EXPECT_EQ(y[0], -std::numeric_limits<float>::infinity());
+}
+
 TEST(ModalFilter, RejectsBadInput) {
   using hyena::test::expect_invalid;
   const std::vector<float> lp(8, -0.5f), r(8, 1.0f), d(2, 1.0f);

@@ -72,7 +72,8 @@ class modal_state {
 /// method is const and safe to call from many threads. Growing modes
 /// (log_pole > 0) are accepted, as the reference accepts them: response()
 /// and prepare() throw once h overflows T; the decoder's double state
-/// reaches Inf only after ~709 / log_pole samples.
+/// reaches Inf only after ~709 / log_pole samples, and step()'s outputs
+/// become +-Inf once they leave T's range.
 template <class T>
 class modal_filter {
   static_assert(detail::is_real_v<T>, "hyena::modal_filter<T> needs T = float or double");
@@ -217,12 +218,21 @@ class modal_filter {
         x[s] = p[s] * x[s] + u;
         y += double(r[s]) * x[s];
       }
-      y_t[row] = T(y + double(skip(c)) * u);
+      y_t[row] = narrow(y + double(skip(c)) * u);
     }
     ++state.position_;
   }
 
  private:
+  // y in T, beyond T's range as +-Inf (what float arithmetic would give): a
+  // plain conversion of such a double is undefined behaviour. A growing mode
+  // (log_pole > 0) fed long enough gets there at run time; response() throws
+  // instead, since there the weights are at fault.
+  static T narrow(double y) noexcept {
+    if (!(std::fabs(y) > double(std::numeric_limits<T>::max()))) return T(y);  // NaN converts as NaN
+    return y > 0 ? std::numeric_limits<T>::infinity() : -std::numeric_limits<T>::infinity();
+  }
+
   void require_state(const modal_state<T>& state, const char* function) const {
     if (state.channels_ != channels_ || state.state_size_ != state_size_)
       detail::throw_invalid("hyena::modal_filter::", function, ": the state has ", state.channels_, " channels of ",
