@@ -62,7 +62,7 @@ struct gated_mlp_weights {
 /// out must overlap neither z nor hidden. Each Linear is a
 /// detail::weight_product (fixed tiles over `exec`'s threads): bit-identical
 /// for every thread count; no allocation beyond Eigen's GEMM packing and,
-/// for BF16 weights, each thread's widened-weights buffer growing once.
+/// for BF16 weights from 8 rows up, one widened panel per thread per call.
 /// Throws std::invalid_argument on mismatched weights or spans.
 template <class T>
 void gated_mlp(const gated_mlp_weights<T>& w, index_t rows, span_arg<const T> z, span_arg<T> hidden,

@@ -5,6 +5,7 @@
 
 #include <Eigen/Core>
 
+#include <algorithm>
 #include <vector>
 
 #include "../core/config.hpp"
@@ -111,17 +112,20 @@ void weight_product(const weight_matrix<T>& w, const T* bias, index_t O, index_t
     });
     return;
   }
-  // Per-thread widened weights: grown to the largest call, then reused.
-  thread_local std::vector<T> widened;
-  const index_t panels = (O + tile - 1) / tile;
-  exec.parallel_for(panels, 2 * tile * I * rows, [&](index_t first, index_t last, unsigned) {
+  // Each worker's widened panel, allocated once per call (not per tile):
+  // small beside the GEMM it feeds, and freed with the call (a thread_local
+  // buffer would outlive it in the pool's threads).
+  const index_t panels = (O + tile - 1) / tile, panel_size = detail::checked_mul(std::min(O, tile), I, "tile*in");
+  const index_t work = 2 * tile * I * rows;
+  std::vector<T> widened(detail::checked_mul(exec.workers(panels, work), panel_size, "workers*tile*in"));
+  exec.parallel_for(panels, work, [&](index_t first, index_t last, unsigned worker) {
+    T* panel = widened.data() + worker * panel_size;
     for (index_t p = first; p < last; ++p) {
       const index_t o0 = p * tile, m = O - o0 < tile ? O - o0 : tile;
-      if (widened.size() < std::size_t(m * I)) widened.resize(m * I);
       const std::uint16_t* src = bits + o0 * I;
-      for (index_t k = 0; k < m * I; ++k) widened[k] = T(bf16_to_float(src[k]));
+      for (index_t k = 0; k < m * I; ++k) panel[k] = T(bf16_to_float(src[k]));
       for (index_t r0 = 0; r0 < rows; r0 += tile)
-        tile_product(widened.data(), r0, rows - r0 < tile ? rows - r0 : tile, o0, m);
+        tile_product(panel, r0, rows - r0 < tile ? rows - r0 : tile, o0, m);
     }
   });
 }
