@@ -2,6 +2,7 @@
 // same size and batch, with the same thread split and the same plans
 // (--planning, FFTW_MEASURE by default), measured in the same run.
 #include <hyena/conv/fft_conv.hpp>
+#include <hyena/conv/grouped_fir.hpp>
 #include <hyena/core/execution.hpp>
 
 #include <benchmark/benchmark.h>
@@ -58,6 +59,32 @@ void BM_fft_floor(benchmark::State& state) {
                                          double(threads) * double(fft->size() * sizeof(float) + fft->spectrum_size() * 8));
 }
 
+// Explicit FIR filters of K taps (StripedHyena 2's hcs and hcm blocks) on
+// rows of L samples, 768 channels in 128 groups: the direct sum against
+// overlap-save FFT blocks, the pair grouped_fir::fft_min_taps is chosen by.
+void fir(benchmark::State& state, hyena::fir_method method) {
+  const index_t K = index_t(state.range(0)), L = index_t(state.range(1));
+  const unsigned threads = unsigned(state.range(2));
+  constexpr index_t groups = 128;
+  const auto h = ramp(groups * K, 0.01f), u = ramp(channels * L, 1.0f), skip = ramp(channels, 1.0f);
+  std::vector<float> y(u.size());
+  const hyena::grouped_fir<float> filter(channels, groups, K, h, hyena::fir_taps::convolution, skip, method);
+  for (auto _ : state) {
+    filter.apply(1, L, u, y, threads);
+    benchmark::DoNotOptimize(y.data());
+    benchmark::ClobberMemory();
+  }
+  hyena::bench::set_tokens_and_workspace(state, double(L), 0.0);
+}
+void BM_fir_direct(benchmark::State& state) { fir(state, hyena::fir_method::direct); }
+void BM_fir_fft(benchmark::State& state) { fir(state, hyena::fir_method::fft); }
+
+void fir_sizes(benchmark::internal::Benchmark* b) {
+  b->ArgNames({"K", "L", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
+  for (long K : {7, 16, 32, 64, 128, 256, 1024})
+    for (long L : {1024, 8192}) b->Args({K, L, 1});
+}
+
 void lengths(benchmark::internal::Benchmark* b) {
   b->ArgNames({"L", "C", "threads"})->Unit(benchmark::kMillisecond)->UseRealTime();
   for (long threads : {1, 2})
@@ -66,6 +93,8 @@ void lengths(benchmark::internal::Benchmark* b) {
 
 BENCHMARK(BM_fft_conv)->Apply(lengths);
 BENCHMARK(BM_fft_floor)->Apply(lengths);
+BENCHMARK(BM_fir_direct)->Apply(fir_sizes);
+BENCHMARK(BM_fir_fft)->Apply(fir_sizes);
 
 }  // namespace
 
@@ -74,5 +103,6 @@ int main(int argc, char** argv) {
   std::vector<index_t> all;
   for (index_t L = 1024; L <= 65536; L *= 2) all.push_back(L);
   hyena::bench::preplan(all);
-  return hyena::bench::run_with_ratios(argc, argv, {{"BM_fft_conv/", "BM_fft_floor/", "FFT convolution / bare r2c+c2r floor"}});
+  return hyena::bench::run_with_ratios(argc, argv, {{"BM_fft_conv/", "BM_fft_floor/", "FFT convolution / bare r2c+c2r floor"},
+                                                    {"BM_fir_fft/", "BM_fir_direct/", "FIR by FFT / direct"}});
 }

@@ -2,6 +2,7 @@
 // featurizer) against the formulas of SPEC.md sections 3.1, 3.3 and 3.4,
 // written out as plain loops in double.
 #include <hyena/conv/grouped_fir.hpp>
+#include <hyena/core/execution.hpp>
 
 #include <gtest/gtest.h>
 
@@ -16,6 +17,7 @@
 
 namespace {
 
+using hyena::fir_method;
 using hyena::fir_taps;
 using hyena::index_t;
 
@@ -103,7 +105,7 @@ void check_against_naive() {
                                          std::vector<double>(skipT.begin(), skipT.end()), order, G, K, B, C, L,
                                          std::vector<double>(uT.begin(), uT.end()));
               std::vector<T> y(uT.size());
-              hyena::grouped_fir<T>(C, G, K, hT, order, skipT).apply(B, L, uT, y);
+              hyena::grouped_fir<T>(C, G, K, hT, order, skipT, fir_method::direct).apply(B, L, uT, y);
               const double bound = double(K + 2) * hyena::test::unit_roundoff<T>();
               index_t bad = 0;
               for (std::size_t i = 0; i < y.size(); ++i)
@@ -115,6 +117,111 @@ void check_against_naive() {
 
 TEST(GroupedFir, MatchesNaiveFloat) { check_against_naive<float>(); }
 TEST(GroupedFir, MatchesNaiveDouble) { check_against_naive<double>(); }
+
+// By FFT (overlap-save blocks of M = n - K + 1 outputs): every row's L2
+// error against the exact sum, relative to the L2 norm of the outputs'
+// sums of |terms| (the FFT rounds the products' magnitudes, not their
+// cancelling sum: with K = 1 and h = -D nearly, y is tiny), within
+// fft_conv_tolerance of the block's FFT size n (support/numerics.hpp: the
+// error of an FFT convolution grows like u sqrt(log2 n), here n = 16..1024). Lengths around one and several blocks
+// (a partial last block, a prime length); below one block apply() sums
+// directly, covered above. A dropped block edge, a wrong lead-in or group
+// is an O(1) error in some outputs: a relative L2 error of 1/sqrt(L) or more.
+template <class T>
+void check_fft_against_naive() {
+  std::uint32_t seed = 70;
+  const index_t C = 6;
+  for (fir_taps order : {fir_taps::correlation, fir_taps::convolution})
+    for (index_t K : {1, 3, 7, 64, 128})
+      for (index_t G : {1, 3})
+        for (bool with_skip : {false, true}) {
+          const auto h = hyena::test::random_vector<double>(G * K, seed++);
+          const auto skip = with_skip ? hyena::test::random_vector<double>(C, seed++) : std::vector<double>{};
+          const auto hT = cast<T>(h), skipT = cast<T>(skip);
+          const hyena::grouped_fir<T> fir(C, G, K, hT, order, skipT, fir_method::fft);
+          ASSERT_TRUE(fir.uses_fft());
+          const hyena::overlap_save_fir<T> blocks(C, G, K, std::vector<T>(G * K, T(1)));
+          const index_t M = blocks.block_outputs(), n = blocks.block_fft_size();
+          for (index_t L : {M, M + 1, 2 * M - 1, 3 * M + 5, index_t(1511)})
+            for (index_t B : {1, 2}) {
+              const auto uT = cast<T>(hyena::test::random_vector<double>(B * C * L, seed++));
+              const auto ref = naive_fir(std::vector<double>(hT.begin(), hT.end()),
+                                         std::vector<double>(skipT.begin(), skipT.end()), order, G, K, B, C, L,
+                                         std::vector<double>(uT.begin(), uT.end()));
+              std::vector<T> y(uT.size());
+              fir.apply(B, L, uT, y);
+              for (index_t row = 0; row < B * C; ++row) {
+                long double err = 0, norm = 0;
+                for (index_t t = 0; t < L; ++t) {
+                  const long double e = static_cast<long double>(y[row * L + t]) - ref.y[row * L + t];
+                  err += e * e;
+                  norm += ref.scale[row * L + t] * ref.scale[row * L + t];
+                }
+                hyena::test::expect_error_within(double(std::sqrt(err / norm)), hyena::test::fft_conv_tolerance<T>(n),
+                                                 "order " + std::to_string(int(order)) + " K " + std::to_string(K) +
+                                                     " G " + std::to_string(G) + " L " + std::to_string(L) + " row " +
+                                                     std::to_string(row));
+              }
+            }
+        }
+}
+
+TEST(GroupedFir, ByFftMatchesNaiveFloat) { check_fft_against_naive<float>(); }
+TEST(GroupedFir, ByFftMatchesNaiveDouble) { check_fft_against_naive<double>(); }
+
+TEST(GroupedFir, AutomaticTakesTheFftFromFftMinTaps) {
+  const index_t K = hyena::grouped_fir<float>::fft_min_taps;
+  EXPECT_FALSE(hyena::grouped_fir<float>(2, 1, K - 1, std::vector<float>(K - 1, 1.0f), fir_taps::convolution)
+                   .uses_fft());
+  EXPECT_TRUE(hyena::grouped_fir<float>(2, 1, K, std::vector<float>(K, 1.0f), fir_taps::convolution).uses_fft());
+  EXPECT_FALSE(hyena::grouped_fir<float>(2, 1, K, std::vector<float>(K, 1.0f), fir_taps::convolution, {},
+                                         fir_method::direct)
+                   .uses_fft());
+}
+
+// In place, and on 1, 2 and 3 threads: the same bits (each row is computed
+// alone, its blocks last to first so in place reads only unwritten inputs).
+TEST(GroupedFir, ByFftInPlaceAndEveryThreadCountGiveTheSameBits) {
+  for (fir_method method : {fir_method::direct, fir_method::fft}) {
+    const index_t B = 2, C = 6, K = 128, L = 2000;
+    const auto h = hyena::test::random_vector<float>(3 * K, 21), skip = hyena::test::random_vector<float>(C, 22);
+    const auto u = hyena::test::random_vector<float>(B * C * L, 23);
+    const hyena::grouped_fir<float> fir(C, 3, K, h, fir_taps::convolution, skip, method);
+    std::vector<float> y(u.size()), in_place = u;
+    fir.apply(B, L, u, y, hyena::execution_context::serial());
+    fir.apply(B, L, in_place, in_place, hyena::execution_context(2));
+    EXPECT_EQ(in_place, y) << "method " << int(method);
+    std::vector<float> three(u.size());
+    fir.apply(B, L, u, three, hyena::execution_context(3));
+    EXPECT_EQ(three, y) << "method " << int(method);
+  }
+}
+
+// A non-finite input at t0 reaches the outputs t0 .. t0+K-1, as in a direct
+// sum, and no others: the FFT blocks that hold it are summed directly.
+TEST(GroupedFir, ByFftKeepsANonFiniteInputWhereADirectSumPutsIt) {
+  const index_t C = 2, K = 128, L = 3000;
+  const auto h = hyena::test::random_vector<double>(K, 31);
+  const hyena::grouped_fir<double> fft(C, 1, K, h, fir_taps::convolution, {}, fir_method::fft),
+      direct(C, 1, K, h, fir_taps::convolution, {}, fir_method::direct);
+  for (double bad : {std::numeric_limits<double>::quiet_NaN(), std::numeric_limits<double>::infinity()})
+    for (index_t t0 : {index_t(0), index_t(500), index_t(896), index_t(897), index_t(2999)}) {
+      auto u = hyena::test::random_vector<double>(C * L, 32);
+      u[t0] = bad;  // row 0 only
+      std::vector<double> y(u.size()), expected(u.size());
+      fft.apply(1, L, u, y);
+      direct.apply(1, L, u, expected);
+      for (index_t i = 0; i < C * L; ++i) {
+        const index_t t = i % L;
+        if (i < L && t >= t0 && t < t0 + K) {
+          EXPECT_FALSE(std::isfinite(y[i])) << "t0 " << t0 << " t " << t;
+        } else {
+          ASSERT_TRUE(std::isfinite(y[i])) << "t0 " << t0 << " row " << i / L << " t " << t;
+          EXPECT_NEAR(y[i], expected[i], 1e-12) << "t0 " << t0 << " row " << i / L << " t " << t;
+        }
+      }
+    }
+}
 
 TEST(GroupedFir, InPlaceIsExact) {
   const index_t B = 2, C = 4, L = 301, K = 7;
@@ -167,6 +274,37 @@ TEST(GroupedFir, StepsEqualTheWholeSequenceBitForBit) {
       check_steps<float>(order, K);
       check_steps<double>(order, K);
     }
+}
+
+// A prefill long enough for the FFT (P >= one block), then steps: each
+// step's output is the whole sequence's to the FFT's rounding (the steps sum
+// directly), in double within 1e-12 of outputs of size ~1 (random taps and
+// inputs in [-1, 1), K = 128: sums of ~10; the FFT's error is ~1e-15).
+TEST(GroupedFir, StepsAfterAnFftPrefillContinueTheWholeSequence) {
+  const index_t B = 2, C = 4, K = 128, L = 1100;
+  const auto h = hyena::test::random_vector<double>(2 * K, 41), skip = hyena::test::random_vector<double>(C, 42);
+  const auto u = hyena::test::random_vector<double>(B * C * L, 43);
+  const hyena::grouped_fir<double> fir(C, 2, K, h, fir_taps::convolution, skip);
+  ASSERT_TRUE(fir.uses_fft());
+  std::vector<double> whole(u.size());
+  fir.apply(B, L, u, whole, hyena::execution_context::serial());
+  const index_t P = 1000;
+  std::vector<double> prompt(B * C * P), out(B * C * P);
+  for (index_t r = 0; r < B * C; ++r)
+    for (index_t t = 0; t < P; ++t) prompt[r * P + t] = u[r * L + t];
+  fir.apply(B, P, prompt, out);
+  auto state = fir.make_state(B);
+  fir.remember(state, P, prompt);
+  double worst = 0;
+  for (index_t r = 0; r < B * C; ++r)
+    for (index_t t = 0; t < P; ++t) worst = std::max(worst, std::fabs(out[r * P + t] - whole[r * L + t]));
+  std::vector<double> u_t(B * C), y_t(B * C);
+  for (index_t t = P; t < L; ++t) {
+    for (index_t r = 0; r < B * C; ++r) u_t[r] = u[r * L + t];
+    fir.step(state, u_t, y_t);
+    for (index_t r = 0; r < B * C; ++r) worst = std::max(worst, std::fabs(y_t[r] - whole[r * L + t]));
+  }
+  EXPECT_LT(worst, 1e-12);
 }
 
 TEST(GroupedFir, RejectsBadInput) {

@@ -11,25 +11,35 @@
 //   fir_taps::convolution  y[c,t] = sum_k h[g,k] u[c,t-k]
 //                          (a true convolution: h[0] multiplies the current sample)
 //
-// plus D[c] u[c,t] when skips are given; u = 0 before t = 0. Direct
-// summation, O(B C L K): exact to rounding at any length, and at Evo 2's
-// K <= 128 no slower than an FFT of the row.
+// plus D[c] u[c,t] when skips are given; u = 0 before t = 0. Two ways to
+// sum a whole sequence (fir_method): directly, O(K) per output, or by FFT
+// in overlap-save blocks (overlap_save_fir.hpp), O(log K) per output; the
+// automatic choice takes the FFT from fft_min_taps taps on, where
+// bench_fft_conv's BM_fir pair measured it faster. step() always sums
+// directly (one output needs K products either way).
 #pragma once
 
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "../core/config.hpp"
+#include "../core/execution.hpp"
 #include "../core/shape.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
+#include "overlap_save_fir.hpp"
 #include "short_conv.hpp"
 
 namespace hyena {
 
 /// Which end of a filter's taps multiplies the current sample (see the top of this header).
 enum class fir_taps { correlation, convolution };
+
+/// How grouped_fir::apply sums a sequence: `automatic` (by FFT from
+/// grouped_fir<T>::fft_min_taps taps on, directly below), or always one way.
+enum class fir_method { automatic, direct, fft };
 
 /// A bank of G causal FIR filters shared by groups of channels. Immutable;
 /// apply() and step() are const and safe to call from many threads.
@@ -38,11 +48,15 @@ class grouped_fir {
   static_assert(detail::is_real_v<T>, "hyena::grouped_fir<T> needs T = float or double");
 
  public:
+  /// From this many taps on, fir_method::automatic sums by FFT (measured:
+  /// bench_fft_conv's BM_fir_direct against BM_fir_fft).
+  static constexpr index_t fft_min_taps = 64;
+
   /// h: [groups][taps] in `order`; skip: [channels] or empty. Throws
   /// std::invalid_argument on zero sizes, groups that do not divide
   /// channels, spans of the wrong size or non-finite values.
   grouped_fir(index_t channels, index_t groups, index_t taps, span_arg<const T> h, fir_taps order,
-              span_arg<const T> skip = {})
+              span_arg<const T> skip = {}, fir_method method = fir_method::automatic)
       : channels_(channels), groups_(groups), taps_(taps), order_(order), has_skip_(!skip.empty()) {
     detail::require_positive(channels, "grouped_fir", "channels");
     detail::require_positive(groups, "grouped_fir", "groups");
@@ -65,6 +79,13 @@ class grouped_fir {
       for (index_t j = 0; j < K; ++j) w[j] = order == fir_taps::correlation ? hg[j] : hg[K - 1 - j];
       if (has_skip_) w[K - 1] += skip[c];
     }
+    if (method == fir_method::fft || (method == fir_method::automatic && taps >= fft_min_taps)) {
+      std::vector<T> h_conv(h.size());  // true-convolution order: h_conv[g][0] on the current sample
+      for (index_t g = 0; g < groups; ++g)
+        for (index_t k = 0; k < K; ++k)
+          h_conv[g * K + k] = order == fir_taps::convolution ? h[g * K + k] : h[g * K + K - 1 - k];
+      fft_.emplace(channels, groups, taps, h_conv, skip);
+    }
   }
 
   index_t channels() const noexcept { return channels_; }
@@ -72,6 +93,8 @@ class grouped_fir {
   index_t taps() const noexcept { return taps_; }
   fir_taps order() const noexcept { return order_; }
   bool has_skip() const noexcept { return has_skip_; }
+  /// Whether apply() sums by FFT (rows of at least one block) or directly.
+  bool uses_fft() const noexcept { return fft_.has_value(); }
 
   /// Channel c's taps in correlation order, with its skip added to the last
   /// (current-sample) tap: taps() values.
@@ -79,13 +102,31 @@ class grouped_fir {
     return span<const T>(weights_.data() + c * taps_, taps_);
   }
 
-  /// y = h * u (+ D u) for u, y: [batch][channels][length]. y may be u
-  /// itself (in place is exact) but must not partially overlap it. Throws
+  /// y = h * u (+ D u) for u, y: [batch][channels][length], rows split
+  /// over `exec`'s threads (each row's result does not depend on the split).
+  /// By FFT if uses_fft() and the rows fill an overlap-save block, directly
+  /// otherwise. y may be u itself but must not partially overlap it. Throws
   /// std::invalid_argument on zero sizes or mismatched spans.
-  void apply(index_t batch, index_t length, span_arg<const T> u, span_arg<T> y) const {
-    detail::require_positive(batch, "grouped_fir::apply", "batch");
-    detail::require_positive(length, "grouped_fir::apply", "length");
-    short_causal_conv<T>(weights_, {}, taps_, signal_shape{batch, channels_, length}, u, y);
+  void apply(index_t batch, index_t length, span_arg<const T> u, span_arg<T> y,
+             const execution_context& exec = {}) const {
+    const signal_shape shape{batch, channels_, length};
+    shape.require_nonempty("grouped_fir::apply");
+    detail::require_size(u.size(), shape.elements(), "grouped_fir::apply", "u", shape);
+    detail::require_size(y.size(), shape.elements(), "grouped_fir::apply", "y", shape);
+    if (fft_ && length >= fft_->block_outputs()) {
+      fft_->apply(batch, length, u, y, exec);
+      return;
+    }
+    // Channel ranges of every sequence: contiguous rows with contiguous taps.
+    exec.parallel_for(channels_, 2 * batch * length * taps_, [&](index_t c0, index_t c1, unsigned) {
+      const index_t n = (c1 - c0) * length;
+      for (index_t b = 0; b < batch; ++b) {
+        const index_t first = (b * channels_ + c0) * length;
+        short_causal_conv<T>(span<const T>(weights_.data() + c0 * taps_, (c1 - c0) * taps_), {}, taps_,
+                             signal_shape{1, c1 - c0, length}, span<const T>(u.data() + first, n),
+                             span<T>(y.data() + first, n));
+      }
+    });
   }
 
   /// A fresh decoding state for `batch` sequences: the last taps()-1 inputs of every row.
@@ -124,6 +165,7 @@ class grouped_fir {
   fir_taps order_;
   bool has_skip_;
   std::vector<T> weights_;  // [channels][taps], correlation order, skip folded in
+  std::optional<overlap_save_fir<T>> fft_;
 };
 
 }  // namespace hyena
