@@ -9,6 +9,7 @@
 
 #include <cmath>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "support/expect_error.hpp"
@@ -49,8 +50,9 @@ hyena::sh2_hyena_block_weights<T> random_block(index_t D, sh2_filter_kind kind, 
 
 TEST(StripedHyenaBlock, BatchRowsAreIndependentAndThreadsDoNotMatter) {
   // Large enough that every stage splits over 2 threads (GEMM tiles of 256
-  // rows, the FIR and FFT rows), so the thread comparison can fail.
-  const index_t D = 64, L = 601;
+  // rows, the FIR and FFT rows), so the thread comparison can fail, and
+  // that hcm's 128 taps go by FFT (rows of at least one 897-output block).
+  const index_t D = 64, L = 1000;
   for (auto kind : {sh2_filter_kind::hcs, sh2_filter_kind::hcm, sh2_filter_kind::hcl}) {
     const hyena::sh2_hyena_block<float> block(random_block(D, kind, 10));
     const auto u = hyena::test::random_vector<float>(3 * L * D, 20);
@@ -142,15 +144,18 @@ TEST(StripedHyenaModel, RejectsBadInput) {
 // hcl's recurrence vs its FFT differ by a few roundings of 1.1e-16;
 // measured 2.2e-16 at most), for batch 3, past
 // hcm's 127-value cache, from a fresh state (P = 0) and from prefills
-// shorter and longer than the filters.
+// shorter and longer than the filters. hcm also at L = 1000, where its
+// forward sums by FFT (overlap-save blocks of 897 outputs) and its steps
+// directly, with a prompt beyond one block.
 TEST(StripedHyenaBlock, DecodingEqualsTheForward) {
-  const index_t D = 8, B = 3, L = 140;
-  for (auto kind : {sh2_filter_kind::hcs, sh2_filter_kind::hcm, sh2_filter_kind::hcl}) {
+  const index_t D = 8, B = 3;
+  for (auto [kind, L] : {std::pair{sh2_filter_kind::hcs, index_t(140)}, std::pair{sh2_filter_kind::hcm, index_t(140)},
+                         std::pair{sh2_filter_kind::hcm, index_t(1000)}, std::pair{sh2_filter_kind::hcl, index_t(140)}}) {
     const hyena::sh2_hyena_block<double> block(random_block<double>(D, kind, 30));
     const auto u = hyena::test::random_vector<double>(B * L * D, 40);
     std::vector<double> expected(u.size());
     block.forward(B, L, u, expected);
-    for (index_t prompt : {0, 1, 5, 130}) {
+    for (index_t prompt : {index_t(0), index_t(1), index_t(5), index_t(130), L - 50}) {
       auto state = block.make_state(B);
       std::vector<double> got(u.size()), u_t(B * D), y_t(B * D);
       if (prompt > 0) {
@@ -170,8 +175,8 @@ TEST(StripedHyenaBlock, DecodingEqualsTheForward) {
       }
       EXPECT_EQ(state.position(), L);
       hyena::test::expect_error_within(hyena::test::relative_max_error(got, expected), 1e-14,
-                                       std::string(hyena::sh2_filter_kind_name(kind)) + " prompt " +
-                                           std::to_string(prompt));
+                                       std::string(hyena::sh2_filter_kind_name(kind)) + " L " + std::to_string(L) +
+                                           " prompt " + std::to_string(prompt));
     }
   }
 }

@@ -124,25 +124,30 @@ class modal_filter {
       detail::throw_invalid("hyena::modal_filter::response: channels [", c0, ", ", c1, ") are not within [0, ",
                             channels_, ")");
     constexpr index_t restart = 64;
-    std::vector<double> acc(length);
+    // The S powers advance together, time outer, so the S multiplication
+    // chains overlap; each h[t] still sums its modes in order 0..S-1.
+    std::vector<double> power(state_size_);
     for (index_t c = c0; c < c1; ++c) {
-      std::fill(acc.begin(), acc.end(), 0.0);
-      for (index_t s = 0; s < state_size_; ++s) {
-        const double lp = double(log_poles_[c * state_size_ + s]), r = double(residues_[c * state_size_ + s]);
-        const double p = poles_[c * state_size_ + s];
-        for (index_t t0 = 0; t0 < length; t0 += restart) {
-          double power = std::exp(lp * double(t0));
-          const index_t t1 = std::min(length, t0 + restart);
-          for (index_t t = t0; t < t1; ++t, power *= p) acc[t] += r * power;
+      const T* lp = log_poles_.data() + c * state_size_;
+      const T* r = residues_.data() + c * state_size_;
+      const double* p = poles_.data() + c * state_size_;
+      T* row = rows + (c - c0) * length;
+      for (index_t t0 = 0; t0 < length; t0 += restart) {
+        for (index_t s = 0; s < state_size_; ++s) power[s] = std::exp(double(lp[s]) * double(t0));
+        const index_t t1 = std::min(length, t0 + restart);
+        for (index_t t = t0; t < t1; ++t) {
+          double acc = 0.0;
+          for (index_t s = 0; s < state_size_; ++s) {
+            acc += double(r[s]) * power[s];
+            power[s] *= p[s];
+          }
+          // Checked before converting: a double beyond T's range converted to
+          // T is undefined behaviour, not Inf.
+          if (!(std::fabs(acc) <= double(std::numeric_limits<T>::max())))
+            detail::throw_invalid("hyena::modal_filter::response: h[", c, "][", t, "] = ", acc, " overflows ",
+                                  sizeof(T) == 4 ? "float" : "double", " (a growing mode: log_pole > 0)");
+          row[t] = T(acc);
         }
-      }
-      for (index_t t = 0; t < length; ++t) {
-        // Checked before converting: a double beyond T's range converted to
-        // T is undefined behaviour, not Inf.
-        if (!(std::fabs(acc[t]) <= double(std::numeric_limits<T>::max())))
-          detail::throw_invalid("hyena::modal_filter::response: h[", c, "][", t, "] = ", acc[t], " overflows ",
-                                sizeof(T) == 4 ? "float" : "double", " (a growing mode: log_pole > 0)");
-        rows[(c - c0) * length + t] = T(acc[t]);
       }
     }
   }
@@ -177,7 +182,7 @@ class modal_filter {
   /// whole-sequence path's (causal_conv with prepare(length)). Throws
   /// std::invalid_argument on a state that is not fresh or spans of the
   /// wrong size.
-  void prefill(modal_state<T>& state, index_t length, span_arg<const T> u) const {
+  void prefill(modal_state<T>& state, index_t length, span_arg<const T> u, const execution_context& exec = {}) const {
     require_state(state, "prefill");
     detail::require_positive(length, "modal_filter::prefill", "length");
     if (state.position_ != 0)
@@ -186,16 +191,21 @@ class modal_filter {
     const index_t rows = state.batch_ * channels_, S = state_size_;
     detail::require_size(u.size(), detail::checked_mul(rows, length, "rows*length"), "modal_filter::prefill", "u",
                          "batch*channels*length = ", state.batch_, "*", channels_, "*", length);
-    for (index_t row = 0; row < rows; ++row) {
-      const index_t c = row % channels_;
-      const T* ur = u.data() + row * length;
-      for (index_t s = 0; s < S; ++s) {
-        const double p = poles_[c * S + s];
-        double x = 0.0;
-        for (index_t t = 0; t < length; ++t) x = p * x + double(ur[t]);
-        state.x_[row * S + s] = x;
+    // The S modes of a row advance together, time outer: S independent
+    // recurrences in flight instead of one latency-bound chain at a time
+    // (each mode's own sequence of operations is unchanged).
+    exec.parallel_for(rows, 2 * S * length, [&](index_t first, index_t last, unsigned) {
+      for (index_t row = first; row < last; ++row) {
+        const T* ur = u.data() + row * length;
+        const double* p = poles_.data() + (row % channels_) * S;
+        double* x = state.x_.data() + row * S;
+        std::fill(x, x + S, 0.0);
+        for (index_t t = 0; t < length; ++t) {
+          const double ut = double(ur[t]);
+          for (index_t s = 0; s < S; ++s) x[s] = p[s] * x[s] + ut;
+        }
       }
-    }
+    });
     state.position_ = length;
   }
 

@@ -292,47 +292,58 @@ class sh2_attention_block {
     linear<T>(w_.qkv, {}, E, D, rows, a, qkv, exec);
     if (trace != nullptr) trace->qkv_proj_out = qkv;
     // Rotary on the q and k heads of every position, in place.
-    std::vector<T> cos_t(half), sin_t(half);
-    for (index_t t = 0; t < L; ++t) {
-      rotary_angles(t, cos_t.data(), sin_t.data());
-      for (index_t b = 0; b < B; ++b) rotate(qkv.data() + (b * L + t) * E, H + G, cos_t.data(), sin_t.data());
-    }
+    exec.parallel_for(L, 4 * B * (H + G) * half, [&](index_t t0, index_t t1, unsigned) {
+      std::vector<T> cos_t(half), sin_t(half);
+      for (index_t t = t0; t < t1; ++t) {
+        rotary_angles(t, cos_t.data(), sin_t.data());
+        for (index_t b = 0; b < B; ++b) rotate(qkv.data() + (b * L + t) * E, H + G, cos_t.data(), sin_t.data());
+      }
+    });
     if (state != nullptr) {
       const index_t cap = state->capacity_;
-      for (index_t b = 0; b < B; ++b)
-        for (index_t g = 0; g < G; ++g)
+      exec.parallel_for(B * G, 2 * L * Dh, [&](index_t first, index_t last, unsigned) {
+        for (index_t item = first; item < last; ++item) {
+          const index_t b = item / G, g = item % G;
           for (index_t t = 0; t < L; ++t) {
             const T* row = qkv.data() + (b * L + t) * E;
             const index_t at = ((b * G + g) * cap + t) * Dh;
             std::copy(row + (H + g) * Dh, row + (H + g + 1) * Dh, state->k_.begin() + at);
             std::copy(row + (H + G + g) * Dh, row + (H + G + g + 1) * Dh, state->v_.begin() + at);
           }
+        }
+      });
       state->position_ = L;
     }
     // [b][t][head][d] -> [b][head][t][d], each q head with its kv head's k and v.
     const index_t heads_elements = detail::checked_mul(B * H, L * Dh, "batch*heads*length*head_dim");
     std::vector<T> q(heads_elements), k(heads_elements), v(heads_elements), o(heads_elements);
     const index_t group = H / G;
-    for (index_t b = 0; b < B; ++b)
-      for (index_t head = 0; head < H; ++head)
+    exec.parallel_for(B * H, 3 * L * Dh, [&](index_t first, index_t last, unsigned) {
+      for (index_t item = first; item < last; ++item) {
+        const index_t b = item / H, head = item % H, kv = head / group;
         for (index_t t = 0; t < L; ++t) {
           const T* row = qkv.data() + (b * L + t) * E;
-          const index_t dst = ((b * H + head) * L + t) * Dh, kv = head / group;
+          const index_t dst = (item * L + t) * Dh;
           std::copy(row + head * Dh, row + (head + 1) * Dh, q.begin() + dst);
           std::copy(row + (H + kv) * Dh, row + (H + kv + 1) * Dh, k.begin() + dst);
           std::copy(row + (H + G + kv) * Dh, row + (H + G + kv + 1) * Dh, v.begin() + dst);
         }
+      }
+    });
     tiled_attention<T> attention;
     attention.set_execution(exec);
     attention.apply(attention_shape{B, H, L, Dh}, q, k, v, o);
     // ctx [b][t][head][d] = o [b][head][t][d]: the rows the out projection reads.
     std::vector<T>& ctx = a;  // the normed input is used up
-    for (index_t b = 0; b < B; ++b)
-      for (index_t head = 0; head < H; ++head)
+    exec.parallel_for(B * H, L * Dh, [&](index_t first, index_t last, unsigned) {
+      for (index_t item = first; item < last; ++item) {
+        const index_t b = item / H, head = item % H;
         for (index_t t = 0; t < L; ++t) {
-          const auto src = o.begin() + ((b * H + head) * L + t) * Dh;
+          const auto src = o.begin() + (item * L + t) * Dh;
           std::copy(src, src + Dh, ctx.begin() + (b * L + t) * D + head * Dh);
         }
+      }
+    });
     if (trace != nullptr) record(*trace, B, L, qkv, ctx);
     std::vector<T>& mixer = q;  // q is used up; it holds at least n values
     linear<T>(w_.out_weight, w_.out_bias, D, D, rows, ctx, span<T>(mixer.data(), n), exec);

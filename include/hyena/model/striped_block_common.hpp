@@ -65,12 +65,16 @@ void sh2_residual_mlp(const sh2_block_weights<T>& w, index_t rows, span<const T>
   const index_t n = rows * w.d_model;
   scratch.h.resize(n), scratch.post.resize(n);
   scratch.hidden.resize(detail::checked_mul(rows, 2 * w.mlp.inner, "rows*2*inner"));
-  for (index_t k = 0; k < n; ++k) scratch.h[k] = u[k] + mixer[k];
+  exec.parallel_for(n, 1, [&](index_t first, index_t last, unsigned) {
+    for (index_t k = first; k < last; ++k) scratch.h[k] = u[k] + mixer[k];
+  });
   rms_norm<T>(rows, w.d_model, scratch.h, w.post_norm_scale, w.eps, scratch.post, exec);
   gated_mlp<T>(w.mlp, rows, scratch.post, scratch.hidden, out, exec);
   if (post_norm_in != nullptr) *post_norm_in = scratch.h;
   if (mlp_out != nullptr) mlp_out->assign(out.begin(), out.end());
-  for (index_t k = 0; k < n; ++k) out[k] += scratch.h[k];
+  exec.parallel_for(n, 1, [&](index_t first, index_t last, unsigned) {
+    for (index_t k = first; k < last; ++k) out[k] += scratch.h[k];
+  });
 }
 
 }  // namespace hyena

@@ -10,7 +10,8 @@
 //
 // with F one of three kinds: hcs (short explicit FIR, conv1d tap order, no
 // skip), hcm (medium explicit FIR, true-convolution order, D skip), hcl
-// (modal long filter, D skip; by FFT). Module inputs and outputs are
+// (modal long filter, D skip; by FFT). hcm's 128 taps are applied by FFT
+// in overlap-save blocks (grouped_fir, from fft_min_taps taps on). Module inputs and outputs are
 // [batch][length][d_model]; the filters run channel-major inside.
 #pragma once
 
@@ -27,6 +28,7 @@
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/transpose.hpp"
 #include "../detail/type_traits.hpp"
 #include "../filter/modal_filter.hpp"
 #include "gated_mlp.hpp"
@@ -180,7 +182,8 @@ class sh2_hyena_block {
 
   /// out = block(u) for u, out [batch][length][d_model] (out must not
   /// overlap u). Time O(B L D (3D + D + 3 inner)) for the GEMMs plus the
-  /// filter: O(B D L K) for hcs / hcm, O(B D L log L + D S L) for hcl. With
+  /// filter: O(B D L K) for hcs (direct), O(B D L log K) for hcm (FFT in
+  /// overlap-save blocks, see grouped_fir), O(B D L log L + D S L) for hcl. With
   /// `trace`, the stages it names are copied into it. Throws std::invalid_argument on
   /// zero sizes or mismatched spans.
   void forward(index_t batch, index_t length, span_arg<const T> u, span_arg<T> out,
@@ -190,7 +193,8 @@ class sh2_hyena_block {
 
   // Decoding: make_state, prefill with the prompt's block inputs, then one
   // step per token. Each step's output is what forward() gives at that
-  // position (the FIR paths sum the same products in the same order; hcl's
+  // position, to rounding (the FIR steps sum the products forward() sums
+  // directly for short filters, and by FFT for hcm's long ones; hcl's
   // decoder runs in double, see modal_filter.hpp; GEMMs of 1 row and of L
   // rows may round differently).
 
@@ -265,38 +269,42 @@ class sh2_hyena_block {
     if (trace != nullptr) trace->pre_norm_out = a;
     linear<T>(w_.projections, {}, 3 * D, D, rows, a, z, exec);
     // Channel-major for the filters: zc[b][c][t] = z[b][t][c].
-    for (index_t b = 0; b < B; ++b)
-      for (index_t t = 0; t < L; ++t)
-        for (index_t c = 0; c < 3 * D; ++c) zc[(b * 3 * D + c) * L + t] = z[(b * L + t) * 3 * D + c];
+    detail::transpose_batches(B, L, 3 * D, z.data(), zc.data(), exec);
     if (state != nullptr) featurizer_.remember(state->featurizer_, L, zc);
-    featurizer_.apply(B, L, zc, zc);
+    featurizer_.apply(B, L, zc, zc, exec);
     // w = x1 * v: channels 3i+1 and 3i+2 of the featurized projections.
-    for (index_t b = 0; b < B; ++b)
-      for (index_t i = 0; i < D; ++i) {
+    exec.parallel_for(B * D, 2 * L, [&](index_t first, index_t last, unsigned) {
+      for (index_t row = first; row < last; ++row) {
+        const index_t b = row / D, i = row % D;
         const T* x1 = zc.data() + (b * 3 * D + 3 * i + 1) * L;
         const T* v = x1 + L;
-        T* wr = wv.data() + (b * D + i) * L;
+        T* wr = wv.data() + row * L;
         for (index_t t = 0; t < L; ++t) wr[t] = x1[t] * v[t];
       }
+    });
     if (state != nullptr) {
       if (fir_)
         fir_->remember(*state->fir_, L, wv);
       else
-        modal_->prefill(*state->modal_, L, wv);
+        modal_->prefill(*state->modal_, L, wv, exec);
       state->position_ = L;
     }
     if (fir_)
-      fir_->apply(B, L, wv, f);
+      fir_->apply(B, L, wv, f, exec);
     else
       causal_conv(modal_->prepare(L, fft_planning::estimate, exec), B, wv, f, exec);
-    // y = x2 * F(w), back to [b][t][i] (into a: the normed input is used up).
-    std::vector<T>& y = a;
-    for (index_t b = 0; b < B; ++b)
-      for (index_t i = 0; i < D; ++i) {
+    // y = x2 * F(w) channel-major (into f), then back to [b][t][i] (into a:
+    // the normed input is used up).
+    exec.parallel_for(B * D, 2 * L, [&](index_t first, index_t last, unsigned) {
+      for (index_t row = first; row < last; ++row) {
+        const index_t b = row / D, i = row % D;
         const T* x2 = zc.data() + (b * 3 * D + 3 * i) * L;
-        const T* fr = f.data() + (b * D + i) * L;
-        for (index_t t = 0; t < L; ++t) y[(b * L + t) * D + i] = x2[t] * fr[t];
+        T* fr = f.data() + row * L;
+        for (index_t t = 0; t < L; ++t) fr[t] *= x2[t];
       }
+    });
+    std::vector<T>& y = a;
+    detail::transpose_batches(B, D, L, f.data(), y.data(), exec);
     std::vector<T>& mixer = wv;  // w is used up too
     linear<T>(w_.out_weight, w_.out_bias, D, D, rows, y, mixer, exec);
     if (trace != nullptr) {

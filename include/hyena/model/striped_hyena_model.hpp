@@ -172,8 +172,9 @@ class sh2_model {
 
   // Decoding: make_state, prefill with the prompt, then one step per token.
   // Each step's logits are forward()'s at that position on the whole
-  // sequence so far, to rounding: the FIR paths sum the same products, the
-  // modal decoder runs in double, the cached attention sums in double.
+  // sequence so far, to rounding: the FIR steps sum the filters' products
+  // directly (hcm's forward sums them by FFT), the modal decoder runs in
+  // double, the cached attention sums in double.
 
   /// A fresh state for `batch` sequences of up to `capacity` tokens (the
   /// attention blocks' KV caches hold that many). Throws
