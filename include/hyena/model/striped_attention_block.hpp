@@ -23,6 +23,7 @@
 #include "../core/config.hpp"
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
+#include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/type_traits.hpp"
 #include "gated_mlp.hpp"
@@ -287,10 +288,12 @@ class sh2_attention_block {
                          D);
     detail::require_size(out.size(), n, "sh2_attention_block::forward", "out", "batch*length*d_model = ", B, "*", L,
                          "*", D);
-    std::vector<T> a(n), qkv(detail::checked_mul(rows, E, "rows*qkv_width"));
+    // Uninitialised: every value is written before it is read, by the
+    // threads that use it (no serial zeroing pass over hundreds of MB).
+    activations a(n), qkv(detail::checked_mul(rows, E, "rows*qkv_width"));
     rms_norm<T>(rows, D, u, w_.pre_norm_scale, w_.eps, a, exec);
     linear<T>(w_.qkv, {}, E, D, rows, a, qkv, exec);
-    if (trace != nullptr) trace->qkv_proj_out = qkv;
+    if (trace != nullptr) trace->qkv_proj_out.assign(qkv.begin(), qkv.end());
     // Rotary on the q and k heads of every position, in place.
     exec.parallel_for(L, 4 * B * (H + G) * half, [&](index_t t0, index_t t1, unsigned) {
       std::vector<T> cos_t(half), sin_t(half);
@@ -316,7 +319,7 @@ class sh2_attention_block {
     }
     // [b][t][head][d] -> [b][head][t][d], each q head with its kv head's k and v.
     const index_t heads_elements = detail::checked_mul(B * H, L * Dh, "batch*heads*length*head_dim");
-    std::vector<T> q(heads_elements), k(heads_elements), v(heads_elements), o(heads_elements);
+    activations q(heads_elements), k(heads_elements), v(heads_elements), o(heads_elements);
     const index_t group = H / G;
     exec.parallel_for(B * H, 3 * L * Dh, [&](index_t first, index_t last, unsigned) {
       for (index_t item = first; item < last; ++item) {
@@ -334,7 +337,7 @@ class sh2_attention_block {
     attention.set_execution(exec);
     attention.apply(attention_shape{B, H, L, Dh}, q, k, v, o);
     // ctx [b][t][head][d] = o [b][head][t][d]: the rows the out projection reads.
-    std::vector<T>& ctx = a;  // the normed input is used up
+    activations& ctx = a;  // the normed input is used up
     exec.parallel_for(B * H, L * Dh, [&](index_t first, index_t last, unsigned) {
       for (index_t item = first; item < last; ++item) {
         const index_t b = item / H, head = item % H;
@@ -345,7 +348,7 @@ class sh2_attention_block {
       }
     });
     if (trace != nullptr) record(*trace, B, L, qkv, ctx);
-    std::vector<T>& mixer = q;  // q is used up; it holds at least n values
+    activations& mixer = q;  // q is used up; it holds at least n values
     linear<T>(w_.out_weight, w_.out_bias, D, D, rows, ctx, span<T>(mixer.data(), n), exec);
     if (trace != nullptr) trace->mixer_out.assign(mixer.begin(), mixer.begin() + n);
     sh2_residual_mlp_scratch<T> scratch;
@@ -354,8 +357,8 @@ class sh2_attention_block {
   }
 
   // q_rot, k_rot, v and context in the dump's [b][t][head][d] layout.
-  void record(sh2_attention_block_trace<T>& trace, index_t B, index_t L, const std::vector<T>& qkv,
-              const std::vector<T>& ctx) const {
+  void record(sh2_attention_block_trace<T>& trace, index_t B, index_t L, span<const T> qkv,
+              span<const T> ctx) const {
     const index_t H = w_.heads, G = w_.kv_heads, Dh = w_.head_dim(), E = w_.qkv_width();
     trace.q_rot.resize(B * L * H * Dh), trace.k_rot.resize(B * L * G * Dh), trace.v.resize(B * L * G * Dh);
     for (index_t r = 0; r < B * L; ++r) {
@@ -364,9 +367,10 @@ class sh2_attention_block {
       std::copy(row + H * Dh, row + (H + G) * Dh, trace.k_rot.begin() + r * G * Dh);
       std::copy(row + (H + G) * Dh, row + (H + 2 * G) * Dh, trace.v.begin() + r * G * Dh);
     }
-    trace.context = ctx;
+    trace.context.assign(ctx.begin(), ctx.end());
   }
 
+  using activations = detail::uninitialized_aligned_vector<T>;
   sh2_attention_block_weights<T> w_;
 };
 

@@ -16,6 +16,7 @@
 #include "../core/config.hpp"
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
+#include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
 #include "gated_mlp.hpp"
 #include "rms_norm.hpp"
@@ -52,7 +53,8 @@ struct sh2_block_weights {
 /// nothing more.
 template <class T>
 struct sh2_residual_mlp_scratch {
-  std::vector<T> h, post, hidden;
+  // Uninitialised when grown: every value is written before it is read.
+  detail::uninitialized_aligned_vector<T> h, post, hidden;
 };
 
 /// out = h + mlp(RMSNorm_post(h)) with h = u + mixer, for `rows` rows of
@@ -70,7 +72,7 @@ void sh2_residual_mlp(const sh2_block_weights<T>& w, index_t rows, span<const T>
   });
   rms_norm<T>(rows, w.d_model, scratch.h, w.post_norm_scale, w.eps, scratch.post, exec);
   gated_mlp<T>(w.mlp, rows, scratch.post, scratch.hidden, out, exec);
-  if (post_norm_in != nullptr) *post_norm_in = scratch.h;
+  if (post_norm_in != nullptr) post_norm_in->assign(scratch.h.begin(), scratch.h.end());
   if (mlp_out != nullptr) mlp_out->assign(out.begin(), out.end());
   exec.parallel_for(n, 1, [&](index_t first, index_t last, unsigned) {
     for (index_t k = first; k < last; ++k) out[k] += scratch.h[k];

@@ -27,6 +27,7 @@
 #include "../core/config.hpp"
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
+#include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/transpose.hpp"
 #include "../detail/type_traits.hpp"
@@ -264,9 +265,12 @@ class sh2_hyena_block {
     detail::require_size(out.size(), n, "sh2_hyena_block::forward", "out", "batch*length*d_model = ", B, "*", L,
                          "*", D);
     const index_t streams = detail::checked_mul(3, n, "3*batch*length*d_model");
-    std::vector<T> a(n), z(streams), zc(streams), wv(n), f(n);
+    // Uninitialised: every value is written before it is read, by the
+    // threads that use it (no serial zeroing pass over hundreds of MB).
+    using activations = detail::uninitialized_aligned_vector<T>;
+    activations a(n), z(streams), zc(streams), wv(n), f(n);
     rms_norm<T>(rows, D, u, w_.pre_norm_scale, w_.eps, a, exec);
-    if (trace != nullptr) trace->pre_norm_out = a;
+    if (trace != nullptr) trace->pre_norm_out.assign(a.begin(), a.end());
     linear<T>(w_.projections, {}, 3 * D, D, rows, a, z, exec);
     // Channel-major for the filters: zc[b][c][t] = z[b][t][c].
     detail::transpose_batches(B, L, 3 * D, z.data(), zc.data(), exec);
@@ -303,14 +307,14 @@ class sh2_hyena_block {
         for (index_t t = 0; t < L; ++t) fr[t] *= x2[t];
       }
     });
-    std::vector<T>& y = a;
+    activations& y = a;
     detail::transpose_batches(B, D, L, f.data(), y.data(), exec);
-    std::vector<T>& mixer = wv;  // w is used up too
+    activations& mixer = wv;  // w is used up too
     linear<T>(w_.out_weight, w_.out_bias, D, D, rows, y, mixer, exec);
     if (trace != nullptr) {
-      trace->filter_out = y;
-      trace->mixer_out = mixer;
-      trace->projections_out = z;
+      trace->filter_out.assign(y.begin(), y.end());
+      trace->mixer_out.assign(mixer.begin(), mixer.end());
+      trace->projections_out.assign(z.begin(), z.end());
     }
     sh2_residual_mlp_scratch<T> scratch;
     sh2_residual_mlp<T>(w_, rows, u, mixer, out, scratch, trace ? &trace->post_norm_in : nullptr,
