@@ -42,10 +42,12 @@ CC=gcc CXX=g++ cmake -S . -B "$tsan" -DCMAKE_BUILD_TYPE=None -DCMAKE_CXX_FLAGS="
 # test_concurrency covers the operator used from many threads; the others
 # their own shared plans, filters and attention splits (the layer's file runs
 # every attention core at several thread counts and shares a layer across
-# threads), and the decoders' channel splits; the filter below keeps their
-# run to the thread tests.
+# threads), the decoders' channel splits, the FIR filters' row splits and
+# the StripedHyena 2 blocks' (1, 2 and 3 threads); the filter below keeps
+# their run to the thread tests.
 concurrent=(test_concurrency test_thread_pool test_execution test_fft_plan test_fft_conv
-            test_attention_layer test_hyena_operator test_hyena_lm test_online_conv test_decoder_state)
+            test_attention_layer test_hyena_operator test_hyena_lm test_online_conv test_decoder_state
+            test_grouped_fir test_striped_hyena_block)
 cmake --build "$tsan" -j"$jobs" --target "${concurrent[@]}"
 for t in "${concurrent[@]}"; do
   TSAN_OPTIONS=halt_on_error=1:second_deadlock_stack=1 \

@@ -143,8 +143,10 @@ class grouped_fir {
   }
 
   /// One sample of every row: u_t, y_t [batch][channels]. y_t equals
-  /// apply()'s output at this position bit for bit (the same products summed
-  /// in the same order). y_t may be u_t itself.
+  /// apply()'s output at this position: bit for bit where apply() sums
+  /// directly (the same products in the same order), to the FFT's rounding
+  /// where it sums by FFT (uses_fft() and rows of at least one block). y_t
+  /// may be u_t itself.
   void step(short_conv_state<T>& state, span_arg<const T> u_t, span_arg<T> y_t) const {
     require_state(state, "step");
     detail::require_size(u_t.size(), state.rows(), "grouped_fir::step", "u_t", "batch*channels = ", state.rows());

@@ -17,7 +17,9 @@
 //
 // A block whose inputs are not all finite is summed directly instead, so a
 // NaN or Inf reaches exactly the outputs a direct sum gives it (its own
-// position and the K - 1 after) and never an earlier one.
+// position and the K - 1 after) and never an earlier one. (Finite inputs
+// near T's largest values can still overflow inside a block's FFT where a
+// direct sum would not; at float's 1e38 that is far outside activations.)
 #pragma once
 
 #include <algorithm>
@@ -151,8 +153,10 @@ class overlap_save_fir {
     const index_t K = taps_;
     for (index_t t = 0; t < outputs; ++t) {
       const T* current = segment + (K - 1) + t;
-      T sum = d * current[0];
-      for (index_t k = 0; k < K; ++k) sum += h[k] * current[-k];
+      // The skip folded into the current tap, as grouped_fir's direct sum
+      // does: an Inf input then gives (h0 + D) Inf there, not 0 * Inf = NaN.
+      T sum = (h[0] + d) * current[0];
+      for (index_t k = 1; k < K; ++k) sum += h[k] * current[-k];
       y[t] = sum;
     }
   }
