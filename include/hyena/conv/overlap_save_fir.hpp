@@ -156,7 +156,7 @@ class overlap_save_fir {
       // The skip folded into the current tap, as grouped_fir's direct sum
       // does: an Inf input then gives (h0 + D) Inf there, not 0 * Inf = NaN.
       T sum = (h[0] + d) * current[0];
-      for (index_t k = 1; k < K; ++k) sum += h[k] * current[-k];
+      for (index_t k = 1; k < K; ++k) sum += h[k] * *(current - k);  // k samples back
       y[t] = sum;
     }
   }
