@@ -10,7 +10,8 @@
 //                      [--eval-sequences 1000] [--eval-every 100] [--until-accuracy A]
 //                      [--loss-curve curve.dat] [--plot curve.png]
 //                      [--checkpoint ckpt.safetensors] [--resume ckpt.safetensors]
-//                      [--require-loss-ratio R] [--double] [--threads N]
+//                      [--curriculum 256:4000,512:2000] [--require-loss-ratio R]
+//                      [--double] [--threads N]
 //
 // The task: a sequence of key-value pairs k1 v1 k2 v2 ... drawn from one
 // random key -> value map per sequence (keys are the first half of the
@@ -24,7 +25,13 @@
 // --fast-decay and --slow-decay set the decay window's initial rates (the
 // fastest and slowest channel reach 1% at that fraction of --length);
 // --train-decay trains the rates too (the reference keeps them fixed).
-// --loss-curve writes "step loss learning_rate seconds" per step, then (after
+// --curriculum trains the first steps on shorter sequences, stage by stage
+// (length:steps, comma-separated), then on --length: a step at 256 tokens
+// costs a third of one at 1024, and the binding of keys to values is learnt
+// there too. The model is built for --length either way (its implicit filters
+// are functions of position up to --length; a shorter sequence uses their
+// first taps), and the held-out set is always at --length.
+// --loss-curve writes "step loss learning_rate seconds length" per step, then (after
 // two blank lines, gnuplot's index 1) "step held_out_accuracy" per
 // evaluation; --plot runs gnuplot on it. --checkpoint saves the weights and
 // the optimizer's state at every evaluation and at the end (a safetensors
@@ -44,6 +51,7 @@
 #include <hyena/train/trainable_parameters.hpp>
 
 #include <algorithm>
+#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -74,12 +82,13 @@ const hyena::cli::tool tool{
     "                          [--eval-sequences 1000] [--eval-every 100] [--until-accuracy A]\n"
     "                          [--loss-curve curve.dat] [--plot curve.png]\n"
     "                          [--checkpoint ckpt.safetensors] [--resume ckpt.safetensors]\n"
-    "                          [--require-loss-ratio R] [--double] [--threads N]\n"
+    "                          [--curriculum 256:4000,512:2000] [--require-loss-ratio R]\n"
+    "                          [--double] [--threads N]\n"
     "Trains a Hyena LM on associative recall (key-value pairs, then a query key;\n"
     "predict its value) and reports held-out accuracy on the final query.\n",
     {"--length", "--vocab", "--layers", "--d-model", "--d-inner", "--filter-width", "--emb-dim", "--sine-frequency", "--fast-decay", "--slow-decay", "--batch", "--steps", "--lr", "--warmup", "--weight-decay",
      "--clip", "--seed", "--eval-sequences", "--eval-every", "--until-accuracy", "--loss-curve", "--plot",
-     "--checkpoint", "--resume", "--require-loss-ratio", "--threads"},
+     "--checkpoint", "--resume", "--require-loss-ratio", "--threads", "--curriculum"},
     {"--train-decay"}};
 
 using hyena::index_t;
@@ -93,22 +102,20 @@ struct recall_batch {
 /// Draws sequences: (length - 2) / 2 key-value pairs, the query key, its value.
 class recall_task {
  public:
-  recall_task(index_t vocab, index_t length, std::uint64_t seed) : vocab_(vocab), length_(length), gen_(seed) {}
+  recall_task(index_t vocab, std::uint64_t seed) : vocab_(vocab), gen_(seed) {}
 
-  index_t query_position() const noexcept { return length_ - 2; }
-
-  recall_batch draw(index_t batch) {
-    const index_t keys = vocab_ / 2, values = vocab_ - keys, pairs = (length_ - 2) / 2;
+  recall_batch draw(index_t batch, index_t length) {
+    const index_t keys = vocab_ / 2, values = vocab_ - keys, pairs = (length - 2) / 2;
     recall_batch out;
-    out.ids.assign(batch * length_, 0);
-    out.targets.assign(batch * length_, -1);
+    out.ids.assign(batch * length, 0);
+    out.targets.assign(batch * length, -1);
     std::vector<std::int64_t> value_of(keys);
     std::vector<char> seen(keys);
     for (index_t b = 0; b < batch; ++b) {
       for (auto& v : value_of) v = std::int64_t(keys + gen_() % values);
       std::fill(seen.begin(), seen.end(), 0);
-      std::int64_t* ids = out.ids.data() + b * length_;
-      std::int64_t* targets = out.targets.data() + b * length_;
+      std::int64_t* ids = out.ids.data() + b * length;
+      std::int64_t* targets = out.targets.data() + b * length;
       for (index_t p = 0; p < pairs; ++p) {
         const index_t key = gen_() % keys;
         ids[2 * p] = std::int64_t(key);
@@ -117,16 +124,16 @@ class recall_task {
         seen[key] = 1;
       }
       const index_t query = index_t(ids[2 * (gen_() % pairs)]);
-      ids[length_ - 2] = std::int64_t(query);
-      ids[length_ - 1] = value_of[query];
-      targets[length_ - 2] = value_of[query];
+      ids[length - 2] = std::int64_t(query);
+      ids[length - 1] = value_of[query];
+      targets[length - 2] = value_of[query];
       out.answers.push_back(value_of[query]);
     }
     return out;
   }
 
  private:
-  index_t vocab_, length_;
+  index_t vocab_;
   std::mt19937_64 gen_;
 };
 
@@ -148,11 +155,58 @@ double recall_accuracy(const hyena::hyena_lm<T>& model, const recall_batch& set,
   return double(correct) / double(n);
 }
 
+/// One stage of a length curriculum: `steps` training steps on sequences of `length`.
+struct curriculum_stage {
+  index_t length, steps;
+};
+
+/// Parses "256:4000,512:2000": lengths (even, from 4 up to `max_length`) and
+/// step counts (>= 1).
+std::vector<curriculum_stage> parse_curriculum(const std::string& text, index_t max_length) {
+  std::vector<curriculum_stage> stages;
+  if (text.empty()) return stages;
+  const auto bad = [&](const std::string& why) {
+    return hyena::cli::usage_error("--curriculum '" + text + "': " + why);
+  };
+  std::size_t begin = 0;
+  while (begin <= text.size()) {
+    const std::size_t end = std::min(text.find(',', begin), text.size());
+    const std::string item = text.substr(begin, end - begin);
+    const std::size_t colon = item.find(':');
+    if (colon == std::string::npos) throw bad("each stage is length:steps, got '" + item + "'");
+    const auto integer = [&](const std::string& digits) {
+      index_t value = 0;
+      const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
+      if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || value == 0)
+        throw bad("'" + digits + "' is not a positive integer");
+      return value;
+    };
+    const curriculum_stage stage{integer(item.substr(0, colon)), integer(item.substr(colon + 1))};
+    if (stage.length < 4 || stage.length % 2 || stage.length > max_length)
+      throw bad("a stage's length must be even, from 4 up to --length (" + std::to_string(max_length) + "), got " +
+                std::to_string(stage.length));
+    stages.push_back(stage);
+    begin = end + 1;
+  }
+  return stages;
+}
+
 struct run_options {
   index_t length, vocab, batch, steps, warmup, eval_sequences, eval_every;
   double lr, clip, until_accuracy, require_loss_ratio;
   std::uint64_t seed;
   std::string loss_curve, plot, checkpoint, resume;
+  std::vector<curriculum_stage> curriculum;
+
+  /// The sequence length of training step `step` (0-based): the curriculum's
+  /// stages in turn, then --length.
+  index_t length_at(index_t step) const {
+    for (const auto& stage : curriculum) {
+      if (step < stage.steps) return stage.length;
+      step -= stage.steps;
+    }
+    return length;
+  }
 };
 
 void write_plot(const std::string& curve, const std::string& png, const run_options& o) {
@@ -165,7 +219,17 @@ void write_plot(const std::string& curve, const std::string& png, const run_opti
            << "'\n"
            << "set xlabel 'step'\nset ylabel 'training loss (cross-entropy, nats)'\nset logscale y\n"
            << "set y2label 'held-out accuracy'\nset y2range [0:1]\nset y2tics\nset ytics nomirror\n"
-           << "set key bottom left opaque box\nset grid\n"
+           << "set key bottom left opaque box\nset grid\n";
+    // A dashed line where each curriculum stage ends, labelled with the length that follows.
+    index_t boundary = 0;
+    for (std::size_t i = 0; i < o.curriculum.size(); ++i) {
+      boundary += o.curriculum[i].steps;
+      const index_t next = i + 1 < o.curriculum.size() ? o.curriculum[i + 1].length : o.length;
+      script << "set arrow from " << boundary << ", graph 0 to " << boundary << ", graph 1 nohead dt 2 lc rgb '#808080'\n"
+             << "set label 'length " << o.curriculum[i].length << " -> " << next << "' at " << boundary
+             << ", graph 0.95 right offset -0.5,0 tc rgb '#606060'\n";
+    }
+    script
            << "plot '" << curve << "' index 0 using 1:2 with lines lc rgb '#b8b8e8' title 'training loss per step', \\\n"
            << "     '' index 0 using 1:2 smooth bezier lw 2 lc rgb '#3030a0' title 'training loss, smoothed', \\\n"
            << "     '' index 1 using 1:2 axes x1y2 with linespoints lw 2 lc rgb '#d06000' title 'held-out accuracy'\n";
@@ -216,15 +280,15 @@ void train(const hyena::cli::args& a, const run_options& o) {
 
   // The training stream is replayed up to the resumed step, so a resumed run
   // sees the batches an uninterrupted one would.
-  recall_task task(o.vocab, o.length, o.seed * 2 + 1), held_out_task(o.vocab, o.length, o.seed * 2 + 2);
-  const recall_batch held_out = held_out_task.draw(o.eval_sequences);
-  for (index_t s = 0; s < optimizer.steps(); ++s) task.draw(o.batch);
+  recall_task task(o.vocab, o.seed * 2 + 1), held_out_task(o.vocab, o.seed * 2 + 2);
+  const recall_batch held_out = held_out_task.draw(o.eval_sequences, o.length);
+  for (index_t s = 0; s < optimizer.steps(); ++s) task.draw(o.batch, o.length_at(s));
 
   std::ofstream curve_file;
   if (!o.loss_curve.empty()) {
     curve_file.open(o.loss_curve);
     if (!curve_file) throw std::runtime_error("cannot write " + o.loss_curve);
-    curve_file << "# step loss learning_rate seconds\n";
+    curve_file << "# step loss learning_rate seconds length\n";
   }
   std::vector<std::pair<index_t, double>> evaluations;
   std::vector<double> losses;
@@ -248,17 +312,18 @@ void train(const hyena::cli::args& a, const run_options& o) {
               sizeof(T) == 4 ? "float" : "double", execution.threads());
   double accuracy = -1;
   for (index_t step = optimizer.steps(); step < o.steps; ++step) {
-    const recall_batch batch = task.draw(o.batch);
+    const index_t length = o.length_at(step);
+    const recall_batch batch = task.draw(o.batch, length);
     hyena::hyena_lm<T> model(weights);
     model.set_execution(execution);
     auto grads = hyena::zero_gradients(model);
-    const double loss = hyena::hyena_lm_loss_and_gradients<T>(model, o.batch, o.length, batch.ids, batch.targets, grads);
+    const double loss = hyena::hyena_lm_loss_and_gradients<T>(model, o.batch, length, batch.ids, batch.targets, grads);
     auto parameters = hyena::trainable_parameters(weights, grads, trainable);
     hyena::clip_gradient_norm(parameters, o.clip);
     const double lr = hyena::warmup_cosine_learning_rate(step, o.warmup, o.steps, o.lr, 0.1 * o.lr);
     optimizer.step(parameters, lr);
     losses.push_back(loss);
-    if (curve_file.is_open()) curve_file << step + 1 << ' ' << loss << ' ' << lr << ' ' << seconds() << '\n';
+    if (curve_file.is_open()) curve_file << step + 1 << ' ' << loss << ' ' << lr << ' ' << seconds() << ' ' << length << '\n';
     if ((step + 1) % o.eval_every == 0 || step + 1 == o.steps) {
       accuracy = evaluate(step + 1);
       if (o.until_accuracy > 0 && accuracy >= o.until_accuracy) break;
@@ -313,6 +378,7 @@ int main(int argc, char** argv) {
     o.until_accuracy = a.number("--until-accuracy", 0.0, 0.0);
     o.require_loss_ratio = a.number("--require-loss-ratio", 0.0, 0.0);
     o.seed = a.integer<std::uint64_t>("--seed", 1);
+    o.curriculum = parse_curriculum(a.get("--curriculum", ""), o.length);
     o.loss_curve = a.get("--loss-curve", "");
     o.plot = a.get("--plot", "");
     o.checkpoint = a.get("--checkpoint", "");
