@@ -2,6 +2,7 @@
 // the softmax cross-entropy) against finite differences of their forwards
 // in double; the whole 2-layer model end to end; thread counts; bad input;
 // and a tiny training run with AdamW in which the loss must fall.
+#include <Eigen/Core>
 #include <hyena/model/cross_entropy.hpp>
 #include <hyena/model/feed_forward_backward.hpp>
 #include <hyena/model/hyena_lm.hpp>
@@ -120,6 +121,43 @@ TEST(LmPiecesBackward, LayerNormSameBitsForEveryThreadCount) {
     for (index_t r = 0; r < rows; ++r) sum += double(dy[r * width + i]);
     EXPECT_NEAR(std::get<2>(two)[i], sum, 4 * hyena::test::unit_roundoff<float>() * (1 + std::fabs(sum)));
   }
+}
+
+// Eigen used to add `m.rowwise().sum()` into a gradient vector packet by
+// packet from the vector's first 32-byte-aligned element, the elements before
+// it by a scalar sum in another order: the bias gradients' last bits followed
+// the address malloc gave the vector (7 of 256 differed, measured). Two
+// gradient buffers at different alignments must now get the same bits. Only
+// packets wider than malloc's 16-byte alignment (AVX, AVX-512: -march=native
+// builds) can start past a vector's first element, so SSE2 builds skip it.
+TEST(LmPiecesBackward, BiasGradientsDoNotDependOnTheirAddress) {
+  if (Eigen::internal::packet_traits<float>::size * sizeof(float) <= 16)
+    GTEST_SKIP() << "16-byte packets: every malloc'd vector is packet-aligned here";
+  const index_t D = 128, H = 256, rows = 300;
+  hyena::feed_forward_weights<float> w{D, H, random_vector<float>(H * D, 61, 0.2f), random_vector<float>(H, 62),
+                                       random_vector<float>(D * H, 63, 0.1f), random_vector<float>(D, 64)};
+  const auto x = random_vector<float>(rows * D, 65), dout = random_vector<float>(rows * D, 66);
+  // Bias buffers whose data start 0 and 16 bytes past a 64-byte boundary
+  // (malloc aligns to 16, so a few tries find both).
+  std::vector<std::vector<float>> tried;
+  auto at_offset = [&](std::size_t offset) {
+    for (int i = 0; i < 256; ++i) {
+      std::vector<float> v(H, 0.0f);
+      if (reinterpret_cast<std::uintptr_t>(v.data()) % 64 == offset) return v;
+      tried.push_back(std::move(v));  // kept alive, so the next try gets another address
+    }
+    return std::vector<float>();
+  };
+  auto aligned = at_offset(0), shifted = at_offset(16);
+  if (aligned.empty() || shifted.empty()) GTEST_SKIP() << "malloc gave no buffer at the wanted alignments";
+  auto run = [&](std::vector<float> fc1_bias) {
+    hyena::feed_forward_weights<float> g{D, H, std::vector<float>(H * D), std::move(fc1_bias),
+                                         std::vector<float>(D * H), std::vector<float>(D)};
+    std::vector<float> dx(rows * D), scratch(rows * H);
+    hyena::feed_forward_backward<float>(w, rows, x, dout, dx, scratch, g, hyena::execution_context(1));
+    return g.fc1_bias;
+  };
+  EXPECT_EQ(run(std::move(aligned)), run(std::move(shifted)));
 }
 
 TEST(LmPiecesBackward, FeedForwardMatchesFiniteDifferences) {
@@ -265,6 +303,27 @@ TEST(HyenaLmBackward, ThreadCountsGiveIdenticalBits) {
   EXPECT_EQ(two.layers[1].mlp.fc1_weight, one.layers[1].mlp.fc1_weight);
   EXPECT_EQ(two.layers[0].norm1.weight, one.layers[0].norm1.weight);
   EXPECT_EQ(two.final_norm.bias, one.final_norm.bias);
+}
+
+// Float at a training size (the double test above is too small for Eigen's
+// packets to matter): every trainable parameter, biases included.
+TEST(HyenaLmBackward, FloatThreadCountsGiveIdenticalBitsForEveryParameter) {
+  const index_t D = 64, H = 128, V = 30, B = 2, L = 100;
+  auto weights = hyena::test::random_lm_weights<float>(2, D, H, V, 128, 55);
+  const auto ids = hyena::test::random_ids(B * L, V, 56);
+  auto run = [&](unsigned threads) {
+    hyena::hyena_lm<float> model(weights);
+    model.set_execution(hyena::execution_context(threads));
+    auto g = hyena::zero_gradients(model);
+    hyena::hyena_lm_loss_and_gradients<float>(model, B, L, ids, g);
+    return g;
+  };
+  auto one = run(1), two = run(2);
+  auto w1 = weights, w2 = weights;
+  const auto p1 = hyena::trainable_parameters(w1, one, hyena::hyena_trainable{});
+  const auto p2 = hyena::trainable_parameters(w2, two, hyena::hyena_trainable{});
+  ASSERT_EQ(p1.size(), p2.size());
+  for (std::size_t i = 0; i < p1.size(); ++i) EXPECT_EQ(*p1[i].gradient, *p2[i].gradient) << p1[i].name;
 }
 
 // The one-forward loss path with chosen targets (some positions without

@@ -24,6 +24,7 @@
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/row_sums.hpp"
 #include "implicit_filter.hpp"
 
 namespace hyena {
@@ -211,7 +212,6 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
 
   // The sine layers, last to first. a is recomputed from q as each layer
   // needs its input.
-  Eigen::Map<vector> dphi(grads.frequency.data(), Index(M));
   matrix &dq = ws.dq, &dr = ws.dr, &previous = ws.previous;
   dr.resize(Index(M), Index(L));
   dq.resize(Index(M), Index(L));
@@ -227,17 +227,17 @@ void implicit_filter_backward(const implicit_filter<T>& filter, index_t length, 
         previous.middleCols(first, count) =
             (q[j - 1].middleCols(first, count).array().colwise() * phi.array()).sin().matrix();
     });
-    dphi += (dr.array() * q[j].array()).rowwise().sum().matrix();
+    detail::add_row_sums((dr.array() * q[j].array()).matrix(), grads.frequency.data());
     if (j == 0) {
       Eigen::Map<row_matrix>(grads.first_weight.data(), Index(M), Index(E)).noalias() += dq * z.transpose();
-      Eigen::Map<vector>(grads.first_bias.data(), Index(M)) += dq.rowwise().sum();
+      detail::add_row_sums(dq, grads.first_bias.data());
       Eigen::Map<matrix>(grads.positions.z.data(), Index(E), Index(L)).noalias() +=
           Eigen::Map<const row_matrix>(w.first_weight.data(), Index(M), Index(E)).transpose() * dq;
     } else {
       const Eigen::Map<const row_matrix> wj(w.inner_weights[j - 1].data(), Index(M), Index(M));
       Eigen::Map<row_matrix>(grads.inner_weights[j - 1].data(), Index(M), Index(M)).noalias() +=
           dq * previous.transpose();
-      Eigen::Map<vector>(grads.inner_biases[j - 1].data(), Index(M)) += dq.rowwise().sum();
+      detail::add_row_sums(dq, grads.inner_biases[j - 1].data());
       exec.for_each_block(L, position_block, [&](index_t t0, index_t n) {
         da.middleCols(Index(t0), Index(n)).noalias() = wj.transpose() * dq.middleCols(Index(t0), Index(n));
       });

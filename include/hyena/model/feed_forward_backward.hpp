@@ -14,6 +14,7 @@
 #include "../core/execution.hpp"
 #include "../core/span.hpp"
 #include "../detail/checks.hpp"
+#include "../detail/row_sums.hpp"
 #include "feed_forward.hpp"
 #include "gelu.hpp"
 
@@ -72,12 +73,12 @@ void feed_forward_backward(const feed_forward_weights<T>& w, index_t rows, span_
   exec.for_each_block(D, 64, [&](index_t e0, index_t count) {
     dw2.middleRows(Index(e0), Index(count)).noalias() += gm.middleRows(Index(e0), Index(count)) * h.transpose();
   });
-  Eigen::Map<vector>(grads.fc2_bias.data(), Index(D)) += gm.rowwise().sum();
+  detail::add_row_sums(gm, grads.fc2_bias.data());
   Eigen::Map<row_matrix> dw1(grads.fc1_weight.data(), Index(H), Index(D));
   exec.for_each_block(H, 64, [&](index_t h0, index_t count) {
     dw1.middleRows(Index(h0), Index(count)).noalias() += dz.middleRows(Index(h0), Index(count)) * xm.transpose();
   });
-  Eigen::Map<vector>(grads.fc1_bias.data(), Index(H)) += dz.rowwise().sum();
+  detail::add_row_sums(dz, grads.fc1_bias.data());
   Eigen::Map<matrix> dxm(dx.data(), Index(D), Index(rows));
   exec.for_each_block(rows, 256, [&](index_t r0, index_t count) {
     dxm.middleCols(Index(r0), Index(count)).noalias() = w1.transpose() * dz.middleCols(Index(r0), Index(count));

@@ -44,6 +44,7 @@
 #include "../detail/aligned_allocator.hpp"
 #include "../detail/checks.hpp"
 #include "../detail/lane_sum.hpp"
+#include "../detail/row_sums.hpp"
 #include "../filter/implicit_filter_backward.hpp"
 #include "../filter/layout.hpp"
 #include "hyena_operator.hpp"
@@ -313,7 +314,7 @@ struct hyena_backward_pass {
     exec.for_each_block(D, weight_gradient_block_rows(D), [&](index_t e0, index_t count) {
       dw_out.middleRows(Index(e0), Index(count)).noalias() += dout_b.middleRows(Index(e0), Index(count)) * y;
     });
-    Eigen::Map<vector>(grads.out_proj_bias.data(), Index(D)) += dout_b.rowwise().sum();
+    detail::add_row_sums(dout_b, grads.out_proj_bias.data());
 
     // The output gate: dv_{N-1} = dy ⊙ x_0 (in dv), dx_0 = dy ⊙ v_{N-1}.
     const T* v_last = v_of(steps);
