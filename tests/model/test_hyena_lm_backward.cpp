@@ -285,19 +285,23 @@ TEST(HyenaLmBackward, MatchesFiniteDifferencesEndToEnd) {
   }
 }
 
+// The whole model's gradients of its next-token loss on `threads` threads.
+template <class T>
+hyena::hyena_lm_weights<T> lm_gradients(const hyena::hyena_lm_weights<T>& weights, index_t B, index_t L,
+                                        const std::vector<std::int64_t>& ids, unsigned threads) {
+  hyena::hyena_lm<T> model(weights);
+  model.set_execution(hyena::execution_context(threads));
+  auto g = hyena::zero_gradients(model);
+  hyena::hyena_lm_loss_and_gradients<T>(model, B, L, ids, g);
+  return g;
+}
+
 TEST(HyenaLmBackward, ThreadCountsGiveIdenticalBits) {
   const index_t D = 8, H = 16, V = 9, B = 2, L = 40;
   const auto weights = hyena::test::random_lm_weights<double>(2, D, H, V, 48, 51);
   const auto ids = hyena::test::random_ids(B * L, V, 52);
-  auto run = [&](unsigned threads) {
-    hyena::hyena_lm<double> model(weights);
-    model.set_execution(hyena::execution_context(threads));
-    auto g = hyena::zero_gradients(model);
-    hyena::hyena_lm_loss_and_gradients<double>(model, B, L, ids, g);
-    return g;
-  };
-  const auto one = run(1);
-  const auto two = run(2);
+  const auto one = lm_gradients(weights, B, L, ids, 1);
+  const auto two = lm_gradients(weights, B, L, ids, 2);
   EXPECT_EQ(two.word_embeddings, one.word_embeddings);
   EXPECT_EQ(two.layers[0].mixer.in_proj_weight, one.layers[0].mixer.in_proj_weight);
   EXPECT_EQ(two.layers[1].mlp.fc1_weight, one.layers[1].mlp.fc1_weight);
@@ -309,17 +313,10 @@ TEST(HyenaLmBackward, ThreadCountsGiveIdenticalBits) {
 // packets to matter): every trainable parameter, biases included.
 TEST(HyenaLmBackward, FloatThreadCountsGiveIdenticalBitsForEveryParameter) {
   const index_t D = 64, H = 128, V = 30, B = 2, L = 100;
-  auto weights = hyena::test::random_lm_weights<float>(2, D, H, V, 128, 55);
+  const auto weights = hyena::test::random_lm_weights<float>(2, D, H, V, 128, 55);
   const auto ids = hyena::test::random_ids(B * L, V, 56);
-  auto run = [&](unsigned threads) {
-    hyena::hyena_lm<float> model(weights);
-    model.set_execution(hyena::execution_context(threads));
-    auto g = hyena::zero_gradients(model);
-    hyena::hyena_lm_loss_and_gradients<float>(model, B, L, ids, g);
-    return g;
-  };
-  auto one = run(1), two = run(2);
-  auto w1 = weights, w2 = weights;
+  auto one = lm_gradients(weights, B, L, ids, 1), two = lm_gradients(weights, B, L, ids, 2);
+  auto w1 = weights, w2 = weights;  // trainable_parameters pairs mutable values with their gradients
   const auto p1 = hyena::trainable_parameters(w1, one, hyena::hyena_trainable{});
   const auto p2 = hyena::trainable_parameters(w2, two, hyena::hyena_trainable{});
   ASSERT_EQ(p1.size(), p2.size());
