@@ -19,6 +19,7 @@
 #include <cmath>
 #include <cstdint>
 #include <cstdio>
+#include <limits>
 #include <string>
 #include <vector>
 
@@ -238,6 +239,41 @@ TEST(InitialWeights, FollowTheStatedInitialisation) {
   auto zero = a;
   zero.padded_vocab_size = 0;
   expect_invalid([&] { hyena::initial_hyena_lm_weights<double>(zero, 1); }, {"padded_vocab_size"});
+}
+
+TEST(InitialWeights, EmbeddingDeviationScalesTheEmbeddingAlone) {
+  auto a = tiny_architecture();
+  a.d_model = 64;
+  a.padded_vocab_size = 100;
+  const auto hyena_dna = hyena::initial_hyena_lm_weights<double>(a, 13);
+  a.embedding_stddev = 1.0;
+  const auto unit = hyena::initial_hyena_lm_weights<double>(a, 13);
+  // The same standard normals, scaled by 1 instead of 0.02: equal to 1e-15
+  // relative (one rounding in each product).
+  ASSERT_EQ(unit.word_embeddings.size(), hyena_dna.word_embeddings.size());
+  double rms = 0;
+  for (std::size_t i = 0; i < unit.word_embeddings.size(); ++i) {
+    EXPECT_NEAR(unit.word_embeddings[i], hyena_dna.word_embeddings[i] / 0.02,
+                1e-14 * std::abs(unit.word_embeddings[i]));
+    rms += unit.word_embeddings[i] * unit.word_embeddings[i];
+  }
+  // 6400 draws: the sample deviation's standard error is 0.9%; 5% is 5.6 of them.
+  EXPECT_NEAR(std::sqrt(rms / double(unit.word_embeddings.size())), 1.0, 0.05);
+  // Every other tensor takes the same draws whatever the embedding's deviation.
+  for (std::size_t l = 0; l < unit.layers.size(); ++l) {
+    const auto &u = unit.layers[l], &h = hyena_dna.layers[l];
+    EXPECT_EQ(u.mixer.in_proj_weight, h.mixer.in_proj_weight) << "layer " << l;
+    EXPECT_EQ(u.mixer.out_proj_weight, h.mixer.out_proj_weight) << "layer " << l;
+    EXPECT_EQ(u.mixer.short_filter_weight, h.mixer.short_filter_weight) << "layer " << l;
+    EXPECT_EQ(u.mixer.filter.first_weight, h.mixer.filter.first_weight) << "layer " << l;
+    EXPECT_EQ(u.mixer.filter.last_weight, h.mixer.filter.last_weight) << "layer " << l;
+    EXPECT_EQ(u.mlp.fc1_weight, h.mlp.fc1_weight) << "layer " << l;
+    EXPECT_EQ(u.mlp.fc2_weight, h.mlp.fc2_weight) << "layer " << l;
+  }
+  for (double bad : {0.0, -1.0, std::nan(""), std::numeric_limits<double>::infinity()}) {
+    a.embedding_stddev = bad;
+    expect_invalid([&] { hyena::initial_hyena_lm_weights<double>(a, 1); }, {"embedding_stddev"});
+  }
 }
 
 }  // namespace
