@@ -8,10 +8,14 @@ Draws fresh sequences the way hyena-train-recall does (keys are the first half
 of the vocabulary, values the second, one random map per sequence, then a
 query key seen before) and prints the accuracy on the final query, split by
 how many times the query key occurs before it, by how far back it last
-occurred, and by whether another key shares its value. Needs numpy and the
-hyena Python module (python/install.sh); not part of CI.
+occurred, by whether another key shares its value, and by the query key
+itself; then which keys' embeddings point the same way (a run that stalls
+near 90% merges two or three keys into one code). Needs numpy and the hyena
+Python module (python/install.sh); not part of CI.
 """
 import argparse
+import json
+import struct
 
 import numpy as np
 
@@ -41,6 +45,42 @@ def draw(rng, n, vocab, length):
         gaps[b] = (length - 2) - 2 * seen.max()
         shared[b] = len(set(drawn[value_of[drawn] == value_of[query]])) > 1
     return ids, answers, occurrences, gaps, shared
+
+
+def key_embeddings(path, keys):
+    """The embedding rows of the keys, read from the checkpoint (float32 or float64)."""
+    with open(path, "rb") as f:
+        header_size = struct.unpack("<Q", f.read(8))[0]
+        header = json.loads(f.read(header_size))
+        entry = header["backbone.embeddings.word_embeddings.weight"]
+        dtype = {"F32": np.float32, "F64": np.float64}[entry["dtype"]]
+        begin, end = entry["data_offsets"]
+        f.seek(8 + header_size + begin)
+        table = np.frombuffer(f.read(end - begin), dtype=dtype).reshape(entry["shape"])
+    return table[:keys].astype(np.float64)
+
+
+def report_codes(embeddings, threshold=0.5):
+    """Keys whose centred embeddings have cosine above the threshold: one code for several keys."""
+    centred = embeddings - embeddings.mean(axis=0)
+    unit = centred / np.linalg.norm(centred, axis=1, keepdims=True)
+    cosine = unit @ unit.T
+    groups, placed = [], set()
+    for k in range(len(unit)):
+        if k in placed:
+            continue
+        group = [j for j in range(len(unit)) if j not in placed and cosine[k, j] > threshold]
+        placed.update(group)
+        if len(group) > 1:
+            groups.append(group)
+    singular = np.linalg.svd(centred, compute_uv=False)
+    print(f"\nkey embeddings: {int((singular > 0.25 * singular[0]).sum())} directions above a quarter "
+          f"of the largest (centred singular values {' '.join(f'{x:.2f}' for x in singular)})")
+    if groups:
+        for g in groups:
+            print(f"  keys {' '.join(map(str, g))} share one code (centred cosine > {threshold})")
+    else:
+        print(f"  no two keys share a code (every centred cosine <= {threshold})")
 
 
 def report(name, correct, mask):
@@ -80,6 +120,11 @@ def main():
     print(f"\n  {'its value':<28} {'n':>6} accuracy")
     report("shared with another key", correct, shared)
     report("its own", correct, ~shared)
+    queries = ids[:, a.length - 2]
+    print(f"\n  {'query key':<28} {'n':>6} accuracy")
+    for k in range(a.vocab // 2):
+        report(f"{k}", correct, queries == k)
+    report_codes(key_embeddings(a.checkpoint, a.vocab // 2))
 
 
 if __name__ == "__main__":
