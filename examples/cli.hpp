@@ -20,6 +20,7 @@
 #include <exception>
 #include <limits>
 #include <map>
+#include <optional>
 #include <set>
 #include <stdexcept>
 #include <string>
@@ -43,6 +44,18 @@ struct tool {
   std::set<std::string> valued;    // options followed by a value
   std::set<std::string> flags;     // options that stand alone
 };
+
+/// `text` as an Int: decimal digits only (a leading '-' for signed types),
+/// the whole text, no overflow; std::nullopt otherwise.
+template <class Int>
+std::optional<Int> parse_integer(const std::string& text) {
+  static_assert(std::is_integral_v<Int> && !std::is_same_v<Int, bool>, "parse_integer<Int>: Int must be an integer type");
+  Int v{};
+  const char* const last = text.data() + text.size();
+  const auto [ptr, ec] = std::from_chars(text.data(), last, v);
+  if (text.empty() || ec != std::errc() || ptr != last) return std::nullopt;
+  return v;
+}
 
 class args {
  public:
@@ -97,21 +110,18 @@ class args {
   template <class Int>
   Int integer(const std::string& name, Int fallback, Int min = std::numeric_limits<Int>::min(),
               Int max = std::numeric_limits<Int>::max()) const {
-    static_assert(std::is_integral_v<Int> && !std::is_same_v<Int, bool>, "integer<Int>: Int must be an integer type");
     const auto it = values_.find(name);
     if (it == values_.end()) return fallback;
     const std::string& text = it->second;
-    Int v{};
-    const char* const last = text.data() + text.size();
-    const auto [ptr, ec] = std::from_chars(text.data(), last, v);
-    if (text.empty() || ec != std::errc() || ptr != last || v < min || v > max) {
+    const std::optional<Int> v = parse_integer<Int>(text);
+    if (!v || *v < min || *v > max) {
       const bool natural = min == 0 && max == std::numeric_limits<Int>::max();
       throw usage_error(name + (natural ? std::string(" needs a non-negative integer")
                                         : " needs an integer from " + std::to_string(min) + " to " +
                                               std::to_string(max)) +
                         ", got '" + text + "'");
     }
-    return v;
+    return *v;
   }
 
   /// `--threads N`: 0 (every hardware thread, the default) to

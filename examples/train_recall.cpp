@@ -56,7 +56,6 @@
 #include <hyena/train/trainable_parameters.hpp>
 
 #include <algorithm>
-#include <charconv>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -180,11 +179,9 @@ std::vector<curriculum_stage> parse_curriculum(const std::string& text, index_t 
     const std::size_t colon = item.find(':');
     if (colon == std::string::npos) throw bad("each stage is length:steps, got '" + item + "'");
     const auto integer = [&](const std::string& digits) {
-      index_t value = 0;
-      const auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
-      if (digits.empty() || ec != std::errc() || ptr != digits.data() + digits.size() || value == 0)
-        throw bad("'" + digits + "' is not a positive integer");
-      return value;
+      const auto value = hyena::cli::parse_integer<index_t>(digits);
+      if (!value || *value == 0) throw bad("'" + digits + "' is not a positive integer");
+      return *value;
     };
     const curriculum_stage stage{integer(item.substr(0, colon)), integer(item.substr(colon + 1))};
     if (stage.length < 4 || stage.length % 2 || stage.length > max_length)
