@@ -14,8 +14,6 @@ near 90% merges two or three keys into one code). Needs numpy and the hyena
 Python module (python/install.sh); not part of CI.
 """
 import argparse
-import json
-import struct
 
 import numpy as np
 
@@ -48,15 +46,8 @@ def draw(rng, n, vocab, length):
 
 
 def key_embeddings(path, keys):
-    """The embedding rows of the keys, read from the checkpoint (float32 or float64)."""
-    with open(path, "rb") as f:
-        header_size = struct.unpack("<Q", f.read(8))[0]
-        header = json.loads(f.read(header_size))
-        entry = header["backbone.embeddings.word_embeddings.weight"]
-        dtype = {"F32": np.float32, "F64": np.float64}[entry["dtype"]]
-        begin, end = entry["data_offsets"]
-        f.seek(8 + header_size + begin)
-        table = np.frombuffer(f.read(end - begin), dtype=dtype).reshape(entry["shape"])
+    """The embedding rows of the keys, read from the checkpoint."""
+    table = hyena.load_safetensors(path)["backbone.embeddings.word_embeddings.weight"]
     return table[:keys].astype(np.float64)
 
 
