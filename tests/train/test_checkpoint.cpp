@@ -214,6 +214,13 @@ TEST(TrainingCheckpoint, RefusesCorruptOptimizerState) {
                                           {"optimizer.p.exp_avg", "has shape [2], expected [3]"});
 }
 
+/// sqrt(mean(x^2)): a zero-mean sample's deviation.
+double root_mean_square(const std::vector<double>& v) {
+  double s = 0;
+  for (double x : v) s += x * x;
+  return std::sqrt(s / double(v.size()));
+}
+
 TEST(InitialWeights, FollowTheStatedInitialisation) {
   auto a = tiny_architecture();
   a.d_model = 64;
@@ -221,16 +228,11 @@ TEST(InitialWeights, FollowTheStatedInitialisation) {
   a.padded_vocab_size = 100;
   const auto w = hyena::initial_hyena_lm_weights<double>(a, 11);
   EXPECT_EQ(w.layers[0].mlp.d_inner, 256u);
-  auto stddev = [](const std::vector<double>& v) {
-    double s = 0;
-    for (double x : v) s += x * x;
-    return std::sqrt(s / double(v.size()));
-  };
   // 6400 and 16384 draws: the sample deviation is within a few percent.
-  EXPECT_NEAR(stddev(w.word_embeddings), 0.02, 0.002);
-  EXPECT_NEAR(stddev(w.layers[1].mlp.fc1_weight), 0.02, 0.002);
-  EXPECT_NEAR(stddev(w.layers[1].mlp.fc2_weight), 0.01, 0.001);  // 0.02 / sqrt(2 * 2 layers)
-  EXPECT_NEAR(stddev(w.layers[0].mixer.out_proj_weight), 0.01, 0.001);
+  EXPECT_NEAR(root_mean_square(w.word_embeddings), 0.02, 0.002);
+  EXPECT_NEAR(root_mean_square(w.layers[1].mlp.fc1_weight), 0.02, 0.002);
+  EXPECT_NEAR(root_mean_square(w.layers[1].mlp.fc2_weight), 0.01, 0.001);  // 0.02 / sqrt(2 * 2 layers)
+  EXPECT_NEAR(root_mean_square(w.layers[0].mixer.out_proj_weight), 0.01, 0.001);
   EXPECT_EQ(w.layers[0].norm2.weight, std::vector<double>(64, 1.0));
   EXPECT_EQ(w.layers[0].mixer.in_proj_bias, std::vector<double>(3 * 64, 0.0));
   EXPECT_NE(w.layers[0].mixer.in_proj_weight, w.layers[1].mixer.in_proj_weight);
@@ -252,14 +254,11 @@ TEST(InitialWeights, EmbeddingDeviationScalesTheEmbeddingAlone) {
   // ulps (the product by 0.02 and the division by it round once each; 1e-14
   // relative is ~45 ulps).
   ASSERT_EQ(unit.word_embeddings.size(), hyena_dna.word_embeddings.size());
-  double rms = 0;
-  for (std::size_t i = 0; i < unit.word_embeddings.size(); ++i) {
+  for (std::size_t i = 0; i < unit.word_embeddings.size(); ++i)
     EXPECT_NEAR(unit.word_embeddings[i], hyena_dna.word_embeddings[i] / 0.02,
                 1e-14 * std::abs(unit.word_embeddings[i]));
-    rms += unit.word_embeddings[i] * unit.word_embeddings[i];
-  }
   // 6400 draws: the sample deviation's standard error is 0.9%; 5% is 5.6 of them.
-  EXPECT_NEAR(std::sqrt(rms / double(unit.word_embeddings.size())), 1.0, 0.05);
+  EXPECT_NEAR(root_mean_square(unit.word_embeddings), 1.0, 0.05);
   // Every other tensor takes the same draws whatever the embedding's deviation.
   for (std::size_t l = 0; l < unit.layers.size(); ++l) {
     const auto &u = unit.layers[l], &h = hyena_dna.layers[l];
