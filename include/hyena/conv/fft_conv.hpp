@@ -159,15 +159,14 @@ class fft_filter {
 namespace detail {
 
 /// One thread's arrays for one FFT row. The padded input row keeps its zero
-/// tail between rows (the inverse FFT writes elsewhere: in place into the
-/// spectrum in fft_conv_row, into `output` in the online and backward
-/// convolutions), so each row costs L writes to load instead of n;
+/// tail between rows (the inverse FFT writes elsewhere, into `output`), so
+/// each row costs L writes to load instead of n;
 /// `written` remembers how far the last row reached, so a shorter row
 /// clears only what a longer one left.
 template <class T>
 struct fft_row_buffers {
   fft_real_buffer<T> input;     // [0, written) data, zeros after
-  fft_real_buffer<T> output;    // untouched by fft_conv_row
+  fft_real_buffer<T> output;    // the inverse FFT's result
   fft_complex_buffer<T> spectrum;
   index_t written = 0;
   void reserve(index_t fft_size) {
@@ -269,8 +268,11 @@ inline void fft_conv_row(const fft_filter<T>& filter, index_t channel, fft_row_b
   if (finite < length) std::fill(input + finite, input + length, T(0));  // keep the past clean
   fft.forward(input, spectrum);
   multiply_spectra(spectrum, filter.spectrum(channel), fft.spectrum_size());
-  // Back in place: two row-sized arrays in the caches, as a bare r2c + c2r pair has.
-  T* output = fft.inverse_in_place(spectrum);
+  // Out of place, although in place would keep one row-sized array fewer in
+  // the caches: FFTW's out-of-place c2r measured 5-20% faster than its
+  // in-place one at 2K-32K (FFTW_MEASURE and FFTW_ESTIMATE, AVX2 EPYC).
+  T* output = buffers.output.data();
+  fft.inverse(spectrum, output);
   if (finite < length) std::fill(output + finite, output + length, std::numeric_limits<T>::quiet_NaN());
   store(static_cast<const T*>(output), static_cast<const T*>(input));
 }
