@@ -22,9 +22,10 @@ namespace hyena::bench {
 
 class ratio_reporter : public benchmark::ConsoleReporter {
  public:
-  /// Each pair: (numerator prefix, denominator prefix, label), e.g. ("BM_fft_conv/", "BM_fft_floor/", "conv / FFT floor").
+  /// Each pair: (numerator prefix, denominator prefix, label), e.g. ("BM_fft_conv/", "BM_fft_floor/", "conv / FFT floor"),
+  /// and optionally a second denominator prefix whose time adds to the first: num / (den + plus).
   struct pair {
-    std::string numerator, denominator, label;
+    std::string numerator, denominator, label, plus = {};
   };
   explicit ratio_reporter(std::vector<pair> pairs) : pairs_(std::move(pairs)) {}
 
@@ -53,11 +54,17 @@ class ratio_reporter : public benchmark::ConsoleReporter {
         const std::string args = name.substr(p.numerator.size());
         const auto partner = runs_.find(p.denominator + args);
         if (partner == runs_.end()) continue;
+        double denominator = median(partner->second.seconds);
+        if (!p.plus.empty()) {
+          const auto extra = runs_.find(p.plus + args);
+          if (extra == runs_.end()) continue;
+          denominator += median(extra->second.seconds);
+        }
         if (!header) {
           std::printf("\n%s (same run):\n", p.label.c_str());
           header = true;
         }
-        std::printf("  %-40s %8.3f\n", args.c_str(), median(runs_.at(name).seconds) / median(partner->second.seconds));
+        std::printf("  %-40s %8.3f\n", args.c_str(), median(runs_.at(name).seconds) / denominator);
       }
     }
     std::fflush(stdout);
