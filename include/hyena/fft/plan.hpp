@@ -129,8 +129,7 @@ class real_fft {
     // convolution reads its input row again after the forward FFT.
     forward_.reset(api::r2c(static_cast<int>(n), real.data(), c, flags | FFTW_PRESERVE_INPUT));
     inverse_.reset(api::c2r(static_cast<int>(n), c, real.data(), flags));
-    inverse_in_place_.reset(api::c2r(static_cast<int>(n), c, reinterpret_cast<T*>(c), flags));
-    if (!forward_ || !inverse_ || !inverse_in_place_)
+    if (!forward_ || !inverse_)
       throw std::runtime_error(detail::concat("hyena::real_fft: FFTW could not plan size ", n));
   }
 
@@ -147,16 +146,6 @@ class real_fft {
   void inverse(complex_type* spectrum, T* real) const noexcept {
     HYENA_ASSERT(is_aligned(real) && is_aligned(spectrum));
     api::exec_c2r(inverse_.get(), reinterpret_cast<typename api::complex*>(spectrum), real);
-  }
-
-  /// inverse() into the spectrum's own memory: its first n reals become
-  /// n * IDFT(spectrum) (n/2 + 1 complex values hold n + 2 reals). One array
-  /// fewer for the caches than inverse() into a separate row.
-  T* inverse_in_place(complex_type* spectrum) const noexcept {
-    HYENA_ASSERT(is_aligned(spectrum));
-    auto* c = reinterpret_cast<typename api::complex*>(spectrum);
-    api::exec_c2r(inverse_in_place_.get(), c, reinterpret_cast<T*>(c));
-    return reinterpret_cast<T*>(spectrum);
   }
 
   /// The process-wide shared plan for (n, planning), made on first use.
@@ -181,7 +170,6 @@ class real_fft {
   index_t n_;
   detail::unique_fftw_plan<T> forward_;
   detail::unique_fftw_plan<T> inverse_;
-  detail::unique_fftw_plan<T> inverse_in_place_;
 };
 
 /// Work arrays for real_fft: 64-byte aligned, as the plans require.
