@@ -25,19 +25,30 @@ std::vector<float> ramp(index_t n, float scale) {
   return v;
 }
 
+// The convolution's operands for the arguments (L, C, threads): a filter
+// bank with skips and one input row per channel, batch 1.
+struct conv_case {
+  explicit conv_case(const benchmark::State& state)
+      : L(index_t(state.range(0))),
+        threads(unsigned(state.range(2))),
+        u(ramp(channels * L, 1.0f)),
+        y(u.size()),
+        filter(channels, L, ramp(channels * L, 0.01f), ramp(channels, 1.0f), hyena::bench::planning()) {}
+  index_t L;
+  unsigned threads;
+  std::vector<float> u, y;
+  hyena::fft_filter<float> filter;
+};
+
 void BM_fft_conv(benchmark::State& state) {
-  const index_t L = index_t(state.range(0));
-  const unsigned threads = unsigned(state.range(2));
-  const auto k = ramp(channels * L, 0.01f), u = ramp(channels * L, 1.0f), skip = ramp(channels, 1.0f);
-  std::vector<float> y(u.size());
-  const hyena::fft_filter<float> filter(channels, L, k, skip, hyena::bench::planning());
-  hyena::fft_conv_workspace<float> ws(filter.fft_size(), threads);
+  conv_case op(state);
+  hyena::fft_conv_workspace<float> ws(op.filter.fft_size(), op.threads);
   for (auto _ : state) {
-    hyena::causal_conv(filter, 1, u, y, ws, threads);
-    benchmark::DoNotOptimize(y.data());
+    hyena::causal_conv(op.filter, 1, op.u, op.y, ws, op.threads);
+    benchmark::DoNotOptimize(op.y.data());
     benchmark::ClobberMemory();
   }
-  hyena::bench::set_tokens_and_workspace(state, double(L), double(ws.bytes()));
+  hyena::bench::set_tokens_and_workspace(state, double(op.L), double(ws.bytes()));
 }
 
 // The floor: per row, forward and inverse FFT of the padded size, nothing else.
@@ -69,11 +80,10 @@ void BM_fft_floor(benchmark::State& state) {
 // convolution would cost if nothing overlapped: the ratio against it says how
 // much of the gap above the FFT floor is these passes.
 void BM_fft_passes(benchmark::State& state) {
-  const index_t L = index_t(state.range(0));
-  const unsigned threads = unsigned(state.range(2));
-  const auto k = ramp(channels * L, 0.01f), u = ramp(channels * L, 1.0f), skip = ramp(channels, 1.0f);
-  std::vector<float> y(u.size());
-  const hyena::fft_filter<float> filter(channels, L, k, skip, hyena::bench::planning());
+  conv_case op(state);
+  const index_t L = op.L;
+  const unsigned threads = op.threads;
+  const hyena::fft_filter<float>& filter = op.filter;
   const index_t n = filter.fft_size(), m = filter.fft().spectrum_size();
   std::vector<hyena::fft_real_buffer<float>> input(threads, hyena::fft_real_buffer<float>(n, 0.0f)),
       output(threads, hyena::fft_real_buffer<float>(n, 0.5f));
@@ -82,8 +92,8 @@ void BM_fft_passes(benchmark::State& state) {
   for (auto _ : state) {
     hyena::execution_context(threads).parallel_for(channels, [&](index_t first, index_t last, unsigned w) {
       for (index_t c = first; c < last; ++c) {
-        const float* ur = u.data() + c * L;
-        float* yr = y.data() + c * L;
+        const float* ur = op.u.data() + c * L;
+        float* yr = op.y.data() + c * L;
         std::copy(ur, ur + L, input[w].data());
         benchmark::DoNotOptimize(hyena::detail::finite_prefix(input[w].data(), L));
         const float* x = reinterpret_cast<const float*>(spectrum[w].data());
@@ -98,7 +108,7 @@ void BM_fft_passes(benchmark::State& state) {
         for (index_t t = 0; t < L; ++t) yr[t] = conv[t] + d * loaded[t];
       }
     });
-    benchmark::DoNotOptimize(y.data());
+    benchmark::DoNotOptimize(op.y.data());
     benchmark::ClobberMemory();
   }
   hyena::bench::set_tokens_and_workspace(state, double(L), 0.0);
